@@ -1,0 +1,307 @@
+"""The generic landing step shared by every source: read → normalise → row rules → GX suite →
+land (raw Parquet, partitioned by period) or quarantine, and one `load_log` record per file.
+
+Layout under `$REE_DATA_DIR/lake/`:
+  raw/<source>/period=<p>/<load_id>.parquet      typed rows with lineage columns
+  raw/<source>/_schema.parquet                   zero rows: keeps the dataset readable when empty
+  quarantine/<source>/<load_id>.parquet          rejected rows, raw strings + `_reject_reason`
+  audit/load_log/<source>/<load_id>.parquet      one record per file load (the commit marker)
+  audit/load_log/<source>/_schema.parquet        zero rows, as for raw
+
+Every Parquet file is written to a hidden temporary name and renamed into place, so a killed run
+leaves no partial file under a name a reader globs. The load_log record is written last: rows of a
+load count downstream only when its record says `landed` (dbt joins on it), which makes a crash
+between the data and the record harmless, and the next run redoes that file.
+
+`load_id` is derived from the source and the file's content hash, so loading the same bytes again
+is recognised and skipped, whatever the file is called.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.sources.base import REJECT_REASON, ROW_NUMBER, SourceFileError, SourceSpec
+
+LINEAGE_SCHEMA: dict[str, pl.DataType] = {
+    "_source_file": pl.String,
+    "_source_row": pl.Int64,
+    "_load_id": pl.String,
+    "_loaded_at": pl.Datetime("us"),
+}
+LOAD_LOG_SCHEMA: dict[str, pl.DataType] = {
+    "load_id": pl.String,
+    "source": pl.String,
+    "source_file": pl.String,
+    "file_sha256": pl.String,
+    "file_bytes": pl.Int64,
+    "loaded_at": pl.Datetime("us"),
+    "status": pl.String,
+    "rows_read": pl.Int64,
+    "rows_landed": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "periods": pl.String,
+    "message": pl.String,
+    "gx_success": pl.Boolean,
+    "gx_failed": pl.String,
+}
+LANDED = "landed"
+REJECTED = "rejected"
+IGNORED_NAMES = ("README", "readme")
+STALE_TEMP_SECONDS = 3600
+
+
+@dataclass
+class FileLoad:
+    load_id: str
+    source: str
+    source_file: str
+    file_sha256: str
+    file_bytes: int
+    loaded_at: datetime.datetime
+    status: str
+    rows_read: int = 0
+    rows_landed: int = 0
+    rows_quarantined: int = 0
+    periods: list[str] = field(default_factory=list)
+    message: str = ""
+    gx_success: bool | None = None
+    gx_failed: list[dict] = field(default_factory=list)
+
+    def record(self) -> dict:
+        return {
+            **{k: getattr(self, k) for k in LOAD_LOG_SCHEMA if k not in ("periods", "gx_failed")},
+            "periods": ",".join(self.periods),
+            "gx_failed": json.dumps(self.gx_failed, ensure_ascii=False) if self.gx_failed else None,
+        }
+
+
+@dataclass
+class SourceLoadReport:
+    source: str
+    loads: list[FileLoad] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(load.rows_read for load in self.loads)
+
+    @property
+    def rows_landed(self) -> int:
+        return sum(load.rows_landed for load in self.loads)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(load.rows_quarantined for load in self.loads)
+
+    @property
+    def rejected(self) -> list[FileLoad]:
+        return [load for load in self.loads if load.status == REJECTED]
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        frame.write_parquet(temporary, statistics=True)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(root: Path) -> int:
+    """Temporary files older than an hour belong to a killed run; younger ones may be live."""
+    removed = 0
+    if not root.exists():
+        return removed
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for temporary in root.rglob(".*.partial"):
+        if temporary.stat().st_mtime < cutoff:
+            temporary.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def discover(inbox_dir: Path, source: str) -> list[Path]:
+    folder = inbox_dir / source
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts)
+        and not p.name.startswith(IGNORED_NAMES)
+    )
+
+
+def unknown_folders(inbox_dir: Path, known: set[str]) -> list[str]:
+    if not inbox_dir.is_dir():
+        return []
+    return sorted(p.name for p in inbox_dir.iterdir() if p.is_dir() and p.name not in known and not p.name.startswith("."))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load_log_path(lake_dir: Path, source: str, load_id: str) -> Path:
+    return lake_dir / "audit" / "load_log" / source / f"{load_id}.parquet"
+
+
+def previous_status(lake_dir: Path, source: str, load_id: str) -> str | None:
+    path = _load_log_path(lake_dir, source, load_id)
+    if not path.exists():
+        return None
+    return pl.read_parquet(path, columns=["status"])["status"][0]
+
+
+# --- one file ---------------------------------------------------------------------------------
+
+
+def _lineage(frame: pl.DataFrame, relative: str, load_id: str, loaded_at: datetime.datetime) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.lit(relative).alias("_source_file"),
+        pl.lit(load_id).alias("_load_id"),
+        pl.lit(loaded_at, dtype=pl.Datetime("us")).alias("_loaded_at"),
+    )
+
+
+def load_file(
+    spec: SourceSpec, path: Path, *, inbox_dir: Path, lake_dir: Path, sha256: str | None = None
+) -> FileLoad:
+    sha256 = sha256 or file_sha256(path)
+    load_id = f"{spec.name}-{sha256[:16]}"
+    relative = path.relative_to(inbox_dir).as_posix() if path.is_relative_to(inbox_dir) else str(path)
+    loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    load = FileLoad(
+        load_id=load_id,
+        source=spec.name,
+        source_file=relative,
+        file_sha256=sha256,
+        file_bytes=path.stat().st_size,
+        loaded_at=loaded_at,
+        status=REJECTED,
+    )
+    raw_dir = lake_dir / "raw" / spec.name
+    quarantine_path = lake_dir / "quarantine" / spec.name / f"{load_id}.parquet"
+    # A reload (forced, or after a rejection) replaces whatever this load wrote before.
+    for old in raw_dir.glob(f"period=*/{load_id}.parquet"):
+        old.unlink()
+    quarantine_path.unlink(missing_ok=True)
+
+    try:
+        raw = spec.read(path)
+        typed = spec.normalise(raw)
+    except SourceFileError as err:
+        load.message = f"{spec.name}/{relative}: {err.problem}"
+        _write_load_log(lake_dir, load)
+        return load
+
+    load.rows_read = raw.height
+    good = typed.filter(pl.col(REJECT_REASON).is_null())
+    bad_reasons = typed.filter(pl.col(REJECT_REASON).is_not_null()).select(ROW_NUMBER, REJECT_REASON)
+
+    landing = _lineage(good.drop(REJECT_REASON), relative, load_id, loaded_at).select(
+        *spec.landing_schema, *LINEAGE_SCHEMA
+    )
+    if good.height:
+        from dagster_project.ingest.validation import run_suite
+
+        view = landing.select(*spec.landing_schema).with_columns(
+            expr.alias(name) for name, expr in spec.derived_for_validation.items()
+        )
+        result = run_suite(spec.name, view, spec.suite())
+        load.gx_success, load.gx_failed = result.success, result.failed
+        if not result.success:
+            # The suite gates the whole file: nothing of it lands, every row is kept in quarantine.
+            bad_reasons = typed.select(
+                ROW_NUMBER,
+                pl.coalesce(
+                    pl.col(REJECT_REASON), pl.lit(f"file failed validation: {result.summary()}")
+                ).alias(REJECT_REASON),
+            )
+            good = good.clear()
+            load.message = f"{spec.name}/{relative}: failed GX suite: {result.summary()}"
+    else:
+        load.gx_success = True
+
+    if bad_reasons.height:
+        quarantined = raw.join(bad_reasons, on=ROW_NUMBER, how="inner").select(
+            pl.all().exclude(ROW_NUMBER, REJECT_REASON).cast(pl.String), ROW_NUMBER, REJECT_REASON
+        )
+        write_parquet_atomic(_lineage(quarantined, relative, load_id, loaded_at), quarantine_path)
+    load.rows_quarantined = bad_reasons.height
+
+    if good.height:
+        landing = landing.filter(pl.col("_source_row").is_in(good[ROW_NUMBER].implode()))
+        for (period,), part in landing.group_by("period", maintain_order=True):
+            write_parquet_atomic(part, raw_dir / f"period={period}" / f"{load_id}.parquet")
+        load.periods = sorted(landing["period"].unique().to_list())
+    load.rows_landed = good.height
+    if load.gx_success:
+        load.status = LANDED
+        if not load.message:
+            load.message = (
+                f"{load.rows_landed} rows landed, {load.rows_quarantined} quarantined"
+                if load.rows_read
+                else "no data rows (header only or empty list)"
+            )
+    assert load.rows_read == load.rows_landed + load.rows_quarantined, load
+    _write_load_log(lake_dir, load)
+    return load
+
+
+def _write_load_log(lake_dir: Path, load: FileLoad) -> None:
+    frame = pl.DataFrame([load.record()], schema=LOAD_LOG_SCHEMA)
+    write_parquet_atomic(frame, _load_log_path(lake_dir, load.source, load.load_id))
+
+
+# --- one source -------------------------------------------------------------------------------
+
+
+def ensure_schemas(spec: SourceSpec, lake_dir: Path) -> None:
+    """Zero-row files that fix each dataset's schema, so an empty source still reads as a table."""
+    schema = {**spec.landing_schema, **LINEAGE_SCHEMA}
+    write_parquet_atomic(pl.DataFrame(schema=schema), lake_dir / "raw" / spec.name / "_schema.parquet")
+    write_parquet_atomic(
+        pl.DataFrame(schema=LOAD_LOG_SCHEMA),
+        lake_dir / "audit" / "load_log" / spec.name / "_schema.parquet",
+    )
+
+
+def ingest_source(
+    spec: SourceSpec, *, inbox_dir: Path, lake_dir: Path, force: bool = False
+) -> SourceLoadReport:
+    """Load every new or changed file of one source. Files already landed are skipped."""
+    report = SourceLoadReport(source=spec.name)
+    remove_stale_temporaries(lake_dir)
+    ensure_schemas(spec, lake_dir)
+    for path in discover(inbox_dir, spec.name):
+        sha256 = file_sha256(path)
+        load_id = f"{spec.name}-{sha256[:16]}"
+        if not force and previous_status(lake_dir, spec.name, load_id) == LANDED:
+            report.skipped.append(path.relative_to(inbox_dir).as_posix())
+            continue
+        report.loads.append(
+            load_file(spec, path, inbox_dir=inbox_dir, lake_dir=lake_dir, sha256=sha256)
+        )
+    return report

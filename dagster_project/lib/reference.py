@@ -1,0 +1,51 @@
+"""Reference data the parsers need (known products, countries, areas), read from the dbt seeds.
+
+The seeds are the single copy of these facts: dbt loads them into the warehouse, and ingest reads
+the same CSV files to decide which rows are unknown and go to quarantine.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.settings import SEEDS_DIR
+
+_TEXT_COLUMNS = ["product_code", "hs6", "census_code", "gacc_code", "comtrade_iso", "m49"]
+
+
+@functools.cache
+def _seed(path: Path, mtime: float) -> pl.DataFrame:
+    header = pl.read_csv(path, n_rows=0).columns
+    overrides = {c: pl.String for c in _TEXT_COLUMNS if c in header}
+    return pl.read_csv(path, schema_overrides=overrides)
+
+
+def seed(name: str) -> pl.DataFrame:
+    path = SEEDS_DIR / f"{name}.csv"
+    return _seed(path, path.stat().st_mtime)
+
+
+def products(source: str) -> pl.DataFrame:
+    """(product_code, valid_from_year, valid_to_year) of the tariff lines known for a source."""
+    return (
+        seed("products")
+        .filter(pl.col("source") == source)
+        .select("product_code", "valid_from_year", "valid_to_year")
+    )
+
+
+def countries() -> pl.DataFrame:
+    return seed("countries").select(
+        "iso3", pl.col("m49").cast(pl.Int64, strict=False).alias("m49"), "is_aggregate"
+    )
+
+
+def comtrade_areas() -> pl.DataFrame:
+    return seed("comtrade_areas").select(pl.col("m49").cast(pl.Int64).alias("m49"), "kind")
+
+
+def element_symbols() -> set[str]:
+    return set(seed("elements")["symbol"].to_list())

@@ -1,0 +1,31 @@
+-- One record per file load of every source: what was read, landed and quarantined, and why.
+with
+
+loads as (
+    select * from {{ source('lake', 'comtrade_load_log') }}
+    union all by name
+    select * from {{ source('lake', 'prices_load_log') }}
+    union all by name
+    select * from {{ source('lake', 'fx_load_log') }}
+),
+
+final as (
+    select
+        cast(load_id as varchar) as load_id,
+        cast(source as varchar) as source,
+        cast(source_file as varchar) as source_file,
+        cast(file_sha256 as varchar) as file_sha256,
+        cast(file_bytes as bigint) as file_bytes,
+        cast(loaded_at as timestamp) as loaded_at,
+        cast(status as varchar) as status,
+        cast(rows_read as bigint) as rows_read,
+        cast(rows_landed as bigint) as rows_landed,
+        cast(rows_quarantined as bigint) as rows_quarantined,
+        cast(periods as varchar) as periods,
+        cast(message as varchar) as message,
+        cast(gx_success as boolean) as gx_success,
+        cast(gx_failed as varchar) as gx_failed
+    from loads
+)
+
+select * from final

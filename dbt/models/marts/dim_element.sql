@@ -1,0 +1,29 @@
+-- The 17 rare-earth elements, plus `REE` for flows of mixed lines not assigned to an element.
+with
+
+elements as (
+    select * from {{ ref('elements') }}
+),
+
+final as (
+    select
+        cast(symbol as varchar) as element,
+        cast(name as varchar) as name,
+        cast(atomic_number as integer) as atomic_number,
+        cast(ree_group as varchar) as ree_group,
+        cast(oxide_formula as varchar) as oxide_formula,
+        cast(oxide_element_fraction as double) as oxide_element_fraction,
+        cast(source_note as varchar) as source_note
+    from elements
+    union all
+    select
+        'REE',
+        'rare earths, not assigned to an element',
+        cast(null as integer),
+        'mixed',
+        cast(null as varchar),
+        cast(null as double),
+        'flows of mixed lines (allocation = unassigned)'
+)
+
+select * from final

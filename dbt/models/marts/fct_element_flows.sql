@@ -1,0 +1,144 @@
+-- Trade flows turned into flows of each element. Lines that are not rare-earth specific
+-- (253090, 382499, 720299, alnico and ferrite magnets) carry no element and are left out.
+with
+
+flows as (
+    select * from {{ ref('fct_trade_flows') }}
+),
+
+products as (
+    select * from {{ ref('products') }}
+),
+
+element_forms as (
+    select * from {{ ref('element_forms') }}
+),
+
+elements as (
+    select * from {{ ref('elements') }}
+),
+
+compositions as (
+    select
+        composition,
+        element,
+        mass_fraction,
+        mass_fraction / sum(mass_fraction) over (partition by composition) as value_share
+    from {{ ref('magnet_composition') }}
+),
+
+controls as (
+    select * from {{ ref('export_controls') }}
+    where element is not null and element != 'REE'
+),
+
+flow_products as (
+    select
+        flows.*,
+        products.element as product_element,
+        products.form,
+        products.element_basis,
+        products.composition
+    from flows
+    inner join products
+        on flows.source = products.source
+        and flows.product_code = products.product_code
+        and flows.year between products.valid_from_year and products.valid_to_year
+    where products.element_basis in ('exact', 'assumed_composition', 'unassigned')
+),
+
+exact as (
+    select
+        flow_products.*,
+        flow_products.product_element as element,
+        'exact' as allocation,
+        flow_products.net_weight_kg * element_forms.element_mass_fraction as element_kg,
+        flow_products.net_weight_kg * element_forms.element_mass_fraction
+        / elements.oxide_element_fraction as reo_kg,
+        flow_products.value_usd as allocated_value_usd
+    from flow_products
+    inner join element_forms
+        on flow_products.product_element = element_forms.element
+        and flow_products.form = element_forms.form
+    inner join elements
+        on flow_products.product_element = elements.symbol
+    where flow_products.element_basis = 'exact'
+),
+
+assumed as (
+    select
+        flow_products.*,
+        compositions.element,
+        'assumed_composition' as allocation,
+        flow_products.net_weight_kg * compositions.mass_fraction as element_kg,
+        flow_products.net_weight_kg * compositions.mass_fraction
+        / elements.oxide_element_fraction as reo_kg,
+        flow_products.value_usd * compositions.value_share as allocated_value_usd
+    from flow_products
+    inner join compositions
+        on flow_products.composition = compositions.composition
+    inner join elements
+        on compositions.element = elements.symbol
+    where flow_products.element_basis = 'assumed_composition'
+),
+
+unassigned as (
+    select
+        flow_products.*,
+        'REE' as element,
+        'unassigned' as allocation,
+        cast(null as double) as element_kg,
+        cast(null as double) as reo_kg,
+        flow_products.value_usd as allocated_value_usd
+    from flow_products
+    where flow_products.element_basis = 'unassigned'
+),
+
+allocated as (
+    select * from exact
+    union all
+    select * from assumed
+    union all
+    select * from unassigned
+),
+
+with_controls as (
+    select
+        allocated.*,
+        exists (
+            select 1
+            from controls
+            where controls.element = allocated.element
+              and controls.effective_date <= allocated.period_start
+              and not (
+                  controls.suspended_from is not null
+                  and controls.suspended_from <= allocated.period_start
+                  and allocated.period_start < controls.suspended_until
+              )
+        ) as controlled
+    from allocated
+),
+
+final as (
+    select
+        cast(source as varchar) as source,
+        cast(reporter_iso3 as varchar) as reporter_iso3,
+        cast(partner_iso3 as varchar) as partner_iso3,
+        cast(flow as varchar) as flow,
+        cast(freq as varchar) as freq,
+        cast(period_start as date) as period_start,
+        cast(year as integer) as year,
+        cast(month as integer) as month,
+        cast(product_code as varchar) as product_code,
+        cast(hs6 as varchar) as hs6,
+        cast(stage as varchar) as stage,
+        cast(element as varchar) as element,
+        cast(element_kg as double) as element_kg,
+        cast(reo_kg as double) as reo_kg,
+        cast(allocated_value_usd as double) as value_usd,
+        cast(allocation as varchar) as allocation,
+        cast(controlled as boolean) as controlled
+    from with_controls
+)
+
+select * from final
