@@ -331,9 +331,7 @@ def make_fx() -> dict[str, dict[dt.date, float]]:
         for _ in FX_DAYS:
             e = 0.97 * e + RNG_FX.gauss(0.0, FX_NOISE[cur])
             noise.append(e)
-        base = [
-            interp(FX_ANCHORS[cur], d) * math.exp(n) for d, n in zip(FX_DAYS, noise, strict=True)
-        ]
+        base = [interp(FX_ANCHORS[cur], d) * math.exp(n) for d, n in zip(FX_DAYS, noise, strict=True)]
         fitted = fit_annual_means(FX_DAYS, base, FX_TARGETS[cur])
         out[cur] = {d: round(v, 4) for d, v in zip(FX_DAYS, fitted, strict=True)}
     return out
@@ -493,9 +491,7 @@ def make_prices(fx: dict[str, dict[dt.date, float]]) -> list[list[str]]:
         return [v * ratio * math.exp(e) for v, e in zip(fob[base], noise, strict=True)]
 
     fob["pr_oxide"] = derived("nd_oxide", 1.01, 0.015)
-    fob["ndpr_oxide"] = [
-        0.75 * a + 0.25 * b for a, b in zip(fob["nd_oxide"], fob["pr_oxide"], strict=True)
-    ]
+    fob["ndpr_oxide"] = [0.75 * a + 0.25 * b for a, b in zip(fob["nd_oxide"], fob["pr_oxide"], strict=True)]
     fob["ndpr_oxide"] = [v * 0.985 for v in fob["ndpr_oxide"]]
     fob["dy_metal"] = derived("dy_oxide", 1.28, 0.008)
     fob["tb_metal"] = derived("tb_oxide", 1.27, 0.008)

@@ -152,7 +152,11 @@ def discover(inbox_dir: Path, source: str) -> list[Path]:
 def unknown_folders(inbox_dir: Path, known: set[str]) -> list[str]:
     if not inbox_dir.is_dir():
         return []
-    return sorted(p.name for p in inbox_dir.iterdir() if p.is_dir() and p.name not in known and not p.name.startswith("."))
+    return sorted(
+        p.name
+        for p in inbox_dir.iterdir()
+        if p.is_dir() and p.name not in known and not p.name.startswith(".")
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -301,7 +305,5 @@ def ingest_source(
         if not force and previous_status(lake_dir, spec.name, load_id) == LANDED:
             report.skipped.append(path.relative_to(inbox_dir).as_posix())
             continue
-        report.loads.append(
-            load_file(spec, path, inbox_dir=inbox_dir, lake_dir=lake_dir, sha256=sha256)
-        )
+        report.loads.append(load_file(spec, path, inbox_dir=inbox_dir, lake_dir=lake_dir, sha256=sha256))
     return report

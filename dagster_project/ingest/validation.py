@@ -61,9 +61,7 @@ def run_suite(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -
     )
     # Only the columns the suite reads are converted; a column-set expectation sees them all.
     needs_all = any(n == "ExpectTableColumnsToMatchSet" for n, _ in expectations)
-    view = (frame if needs_all else frame.select(columns)).to_pandas(
-        use_pyarrow_extension_array=True
-    )
+    view = (frame if needs_all else frame.select(columns)).to_pandas(use_pyarrow_extension_array=True)
     suite = gx.ExpectationSuite(
         name=f"{name}_landing", expectations=[_expectation(n, kw) for n, kw in expectations]
     )

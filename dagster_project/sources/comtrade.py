@@ -138,8 +138,10 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     )
     annual = (pl.col("freq_code") == "A") & (pl.col("_ref_month_raw") == 52)
     monthly = (pl.col("freq_code") == "M") & pl.col("_ref_month_raw").is_between(1, 12)
-    mass_factor = pl.col("qty_unit_abbr").str.to_lowercase().replace_strict(
-        MASS_UNITS_TO_KG, default=None, return_dtype=pl.Float64
+    mass_factor = (
+        pl.col("qty_unit_abbr")
+        .str.to_lowercase()
+        .replace_strict(MASS_UNITS_TO_KG, default=None, return_dtype=pl.Float64)
     )
     typed = typed.with_columns(
         pl.when(monthly).then(pl.col("_ref_month_raw")).alias("ref_month"),
@@ -176,13 +178,11 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("FOB"))
         .alias("value_basis"),
         (pl.col("partner_code") == 0).alias("is_world_partner"),
-        pl.col("partner_code").is_in(areas.filter(pl.col("m49") != 0)["m49"].implode()).alias(
-            "is_area_partner"
-        ),
+        pl.col("partner_code")
+        .is_in(areas.filter(pl.col("m49") != 0)["m49"].implode())
+        .alias("is_area_partner"),
         (
-            (pl.col("customs_code") != "C00")
-            | (pl.col("mot_code") != 0)
-            | (pl.col("partner2_code") != 0)
+            (pl.col("customs_code") != "C00") | (pl.col("mot_code") != 0) | (pl.col("partner2_code") != 0)
         ).alias("is_breakdown"),
     )
     typed = typed.join(
@@ -211,20 +211,38 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     typed = typed.join(known_product, on=ROW_NUMBER, how="left")
     latest_year = datetime.date.today().year + 1
     reason = first_reason(
-        (pl.col("freq_code").is_null() | ~pl.col("freq_code").is_in(["A", "M"]), "freqCode must be A or M"),
-        (not_a_number("refYear") | pl.col("ref_year").is_null(), "refYear is missing or not a number"),
-        (~pl.col("ref_year").is_between(1988, latest_year), "refYear out of range (1988 to next year)"),
+        (
+            pl.col("freq_code").is_null() | ~pl.col("freq_code").is_in(["A", "M"]),
+            "freqCode must be A or M",
+        ),
+        (
+            not_a_number("refYear") | pl.col("ref_year").is_null(),
+            "refYear is missing or not a number",
+        ),
+        (
+            ~pl.col("ref_year").is_between(1988, latest_year),
+            "refYear out of range (1988 to next year)",
+        ),
         (~(annual | monthly), "refMonth does not match freqCode (52 for A, 1-12 for M)"),
         (pl.col("reporter_code").is_null(), "reporterCode is missing or not a number"),
-        (pl.col("reporter_iso3").is_null(), pl.format("unknown reporter code {}", pl.col("reporterCode"))),
+        (
+            pl.col("reporter_iso3").is_null(),
+            pl.format("unknown reporter code {}", pl.col("reporterCode")),
+        ),
         (pl.col("flow").is_null(), pl.format("unsupported flowCode {}", pl.col("flowCode"))),
         (pl.col("partner_code").is_null(), "partnerCode is missing or not a number"),
         (
             pl.col("partner_iso3").is_null() & ~pl.col("is_area_partner").fill_null(False),
             pl.format("unknown partner code {}", pl.col("partnerCode")),
         ),
-        (~pl.col("cmd_code").str.contains(r"^\d{6}$"), pl.format("cmdCode {} is not an HS6 code", pl.col("cmdCode"))),
-        (pl.col("_known_product").is_null(), pl.format("unknown product code {} for {}", pl.col("cmd_code"), pl.col("ref_year"))),
+        (
+            ~pl.col("cmd_code").str.contains(r"^\d{6}$"),
+            pl.format("cmdCode {} is not an HS6 code", pl.col("cmdCode")),
+        ),
+        (
+            pl.col("_known_product").is_null(),
+            pl.format("unknown product code {} for {}", pl.col("cmd_code"), pl.col("ref_year")),
+        ),
         (not_a_number("primaryValue"), "primaryValue is not a number"),
         (pl.col("primary_value_usd").is_null(), "primaryValue is missing"),
         (pl.col("primary_value_usd") < 0, "primaryValue is negative"),
@@ -233,9 +251,11 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         ((pl.col("_net_wgt") < 0).fill_null(False), "netWgt is negative"),
         ((pl.col("quantity") < 0).fill_null(False), "qty is negative"),
     )
-    return typed.with_columns(reason.alias(REJECT_REASON)).select(
-        ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON
-    ).cast(LANDING_SCHEMA)  # type: ignore[arg-type]
+    return (
+        typed.with_columns(reason.alias(REJECT_REASON))
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .cast(LANDING_SCHEMA)
+    )  # type: ignore[arg-type]
 
 
 RECORD_KEY = [
@@ -253,8 +273,23 @@ RECORD_KEY = [
 
 def suite() -> list[Expectation]:
     return [
-        ("ExpectTableColumnsToMatchSet", {"column_set": list(LANDING_SCHEMA) + ["_unit_value_usd_per_kg"], "exact_match": True}),
-        *[("ExpectColumnValuesToNotBeNull", {"column": c}) for c in ("freq_code", "period", "period_start", "reporter_iso3", "flow", "partner_code", "cmd_code", "primary_value_usd")],
+        (
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": list(LANDING_SCHEMA) + ["_unit_value_usd_per_kg"], "exact_match": True},
+        ),
+        *[
+            ("ExpectColumnValuesToNotBeNull", {"column": c})
+            for c in (
+                "freq_code",
+                "period",
+                "period_start",
+                "reporter_iso3",
+                "flow",
+                "partner_code",
+                "cmd_code",
+                "primary_value_usd",
+            )
+        ],
         ("ExpectColumnValuesToBeInSet", {"column": "freq_code", "value_set": ["A", "M"]}),
         ("ExpectColumnValuesToBeInSet", {"column": "flow_code", "value_set": list(FLOWS)}),
         ("ExpectColumnValuesToBeInSet", {"column": "value_basis", "value_set": ["CIF", "FOB"]}),
@@ -265,7 +300,15 @@ def suite() -> list[Expectation]:
         ("ExpectCompoundColumnsToBeUnique", {"column_list": RECORD_KEY}),
         # Customs unit values of rare-earth lines sit between cents and tens of thousands of
         # USD/kg; a load where many rows fall outside is a unit or scale error.
-        ("ExpectColumnValuesToBeBetween", {"column": "_unit_value_usd_per_kg", "min_value": 0.01, "max_value": 50000, "mostly": 0.95}),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": "_unit_value_usd_per_kg",
+                "min_value": 0.01,
+                "max_value": 50000,
+                "mostly": 0.95,
+            },
+        ),
     ]
 
 
@@ -278,7 +321,5 @@ SPEC = SourceSpec(
     landing_schema=LANDING_SCHEMA,
     revision_key=("reporter_code", "flow_code", "freq_code", "period"),
     description="UN Comtrade API v1 JSON or CSV (same field names)",
-    derived_for_validation={
-        "_unit_value_usd_per_kg": pl.col("primary_value_usd") / pl.col("net_weight_kg")
-    },
+    derived_for_validation={"_unit_value_usd_per_kg": pl.col("primary_value_usd") / pl.col("net_weight_kg")},
 )

@@ -43,21 +43,36 @@ def read(path: Path) -> pl.DataFrame:
 
 def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     today = datetime.date.today()
-    typed = raw.rename({"per_usd": "_per_usd_text"}).with_columns(
-        pl.col("date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias("rate_date"),
-        pl.col("currency").str.strip_chars().str.to_uppercase(),
-        to_number("_per_usd_text").alias("per_usd"),
-    ).with_columns(pl.col("rate_date").dt.strftime("%Y-%m").alias("period"))
+    typed = (
+        raw.rename({"per_usd": "_per_usd_text"})
+        .with_columns(
+            pl.col("date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias("rate_date"),
+            pl.col("currency").str.strip_chars().str.to_uppercase(),
+            to_number("_per_usd_text").alias("per_usd"),
+        )
+        .with_columns(pl.col("rate_date").dt.strftime("%Y-%m").alias("period"))
+    )
     reason = first_reason(
-        (pl.col("rate_date").is_null(), pl.format("date {} is not yyyy-mm-dd", pl.col("date").fill_null("<missing>"))),
-        (~pl.col("rate_date").is_between(datetime.date(1990, 1, 1), today), "date out of range (1990 to today)"),
+        (
+            pl.col("rate_date").is_null(),
+            pl.format("date {} is not yyyy-mm-dd", pl.col("date").fill_null("<missing>")),
+        ),
+        (
+            ~pl.col("rate_date").is_between(datetime.date(1990, 1, 1), today),
+            "date out of range (1990 to today)",
+        ),
         (~pl.col("currency").str.contains(r"^[A-Z]{3}$"), "currency is not a 3-letter ISO code"),
-        (not_a_number("_per_usd_text") | pl.col("per_usd").is_null(), "per_usd is missing or not a number"),
+        (
+            not_a_number("_per_usd_text") | pl.col("per_usd").is_null(),
+            "per_usd is missing or not a number",
+        ),
         (pl.col("per_usd") <= 0, "per_usd is not positive"),
     )
-    return typed.with_columns(reason.alias(REJECT_REASON)).select(
-        ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON
-    ).cast(LANDING_SCHEMA)  # type: ignore[arg-type]
+    return (
+        typed.with_columns(reason.alias(REJECT_REASON))
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .cast(LANDING_SCHEMA)
+    )  # type: ignore[arg-type]
 
 
 def suite() -> list[Expectation]:
@@ -65,7 +80,10 @@ def suite() -> list[Expectation]:
         ("ExpectTableColumnsToMatchSet", {"column_set": list(LANDING_SCHEMA), "exact_match": True}),
         *[("ExpectColumnValuesToNotBeNull", {"column": c}) for c in LANDING_SCHEMA],
         ("ExpectColumnValuesToMatchRegex", {"column": "currency", "regex": r"^[A-Z]{3}$"}),
-        ("ExpectColumnValuesToBeBetween", {"column": "per_usd", "strict_min": True, "min_value": 0}),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "per_usd", "strict_min": True, "min_value": 0},
+        ),
         ("ExpectCompoundColumnsToBeUnique", {"column_list": ["currency", "rate_date"]}),
     ]
 

@@ -28,7 +28,19 @@ from dagster_project.sources.base import (
 )
 
 NAME = "prices"
-REQUIRED = ["date", "source", "product", "element", "form", "purity", "basis", "currency", "unit", "low", "high"]
+REQUIRED = [
+    "date",
+    "source",
+    "product",
+    "element",
+    "form",
+    "purity",
+    "basis",
+    "currency",
+    "unit",
+    "low",
+    "high",
+]
 BASES = ["exw_china_vat_incl", "fob_china", "cif_europe", "ddp_china", "cif_north_america"]
 UNITS = ["kg", "t"]
 CURRENCIES = ["USD", "CNY", "EUR"]
@@ -75,35 +87,78 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         to_number("high").alias("price_high"),
     ).with_columns(pl.col("price_date").dt.strftime("%Y-%m").alias("period"))
     reason = first_reason(
-        (pl.col("price_date").is_null(), pl.format("date {} is not yyyy-mm-dd", pl.col("date").fill_null("<missing>"))),
-        (~pl.col("price_date").is_between(datetime.date(1990, 1, 1), today), "date out of range (1990 to today)"),
+        (
+            pl.col("price_date").is_null(),
+            pl.format("date {} is not yyyy-mm-dd", pl.col("date").fill_null("<missing>")),
+        ),
+        (
+            ~pl.col("price_date").is_between(datetime.date(1990, 1, 1), today),
+            "date out of range (1990 to today)",
+        ),
         (pl.col("price_source").is_null() | (pl.col("price_source") == ""), "source is missing"),
         (pl.col("product").is_null() | (pl.col("product") == ""), "product is missing"),
-        (~pl.col("element").is_in(elements), pl.format("unknown element {}", pl.col("element").fill_null("<missing>"))),
-        (~pl.col("form").is_in(FORMS), pl.format("unknown form {}", pl.col("form").fill_null("<missing>"))),
-        (~pl.col("basis").is_in(BASES), pl.format("unknown basis {}", pl.col("basis").fill_null("<missing>"))),
-        (~pl.col("currency").is_in(CURRENCIES), pl.format("unknown currency {}", pl.col("currency").fill_null("<missing>"))),
-        (~pl.col("unit").is_in(UNITS), pl.format("unknown unit {} (kg or t)", pl.col("unit").fill_null("<missing>"))),
+        (
+            ~pl.col("element").is_in(elements),
+            pl.format("unknown element {}", pl.col("element").fill_null("<missing>")),
+        ),
+        (
+            ~pl.col("form").is_in(FORMS),
+            pl.format("unknown form {}", pl.col("form").fill_null("<missing>")),
+        ),
+        (
+            ~pl.col("basis").is_in(BASES),
+            pl.format("unknown basis {}", pl.col("basis").fill_null("<missing>")),
+        ),
+        (
+            ~pl.col("currency").is_in(CURRENCIES),
+            pl.format("unknown currency {}", pl.col("currency").fill_null("<missing>")),
+        ),
+        (
+            ~pl.col("unit").is_in(UNITS),
+            pl.format("unknown unit {} (kg or t)", pl.col("unit").fill_null("<missing>")),
+        ),
         (not_a_number("low") | pl.col("price_low").is_null(), "low is missing or not a number"),
         (not_a_number("high") | pl.col("price_high").is_null(), "high is missing or not a number"),
         ((pl.col("price_low") <= 0) | (pl.col("price_high") <= 0), "price is not positive"),
         (pl.col("price_low") > pl.col("price_high"), "low is above high"),
     )
-    return typed.with_columns(reason.alias(REJECT_REASON)).select(
-        ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON
-    ).cast(LANDING_SCHEMA)  # type: ignore[arg-type]
+    return (
+        typed.with_columns(reason.alias(REJECT_REASON))
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .cast(LANDING_SCHEMA)
+    )  # type: ignore[arg-type]
 
 
 def suite() -> list[Expectation]:
     return [
         ("ExpectTableColumnsToMatchSet", {"column_set": list(LANDING_SCHEMA), "exact_match": True}),
-        *[("ExpectColumnValuesToNotBeNull", {"column": c}) for c in ("price_date", "price_source", "product", "element", "basis", "price_low", "price_high")],
+        *[
+            ("ExpectColumnValuesToNotBeNull", {"column": c})
+            for c in (
+                "price_date",
+                "price_source",
+                "product",
+                "element",
+                "basis",
+                "price_low",
+                "price_high",
+            )
+        ],
         ("ExpectColumnValuesToBeInSet", {"column": "basis", "value_set": BASES}),
         ("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": CURRENCIES}),
         ("ExpectColumnValuesToBeInSet", {"column": "unit", "value_set": UNITS}),
-        ("ExpectColumnValuesToBeBetween", {"column": "price_low", "strict_min": True, "min_value": 0}),
-        ("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "price_high", "column_B": "price_low", "or_equal": True}),
-        ("ExpectCompoundColumnsToBeUnique", {"column_list": ["price_source", "product", "basis", "price_date"]}),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "price_low", "strict_min": True, "min_value": 0},
+        ),
+        (
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "price_high", "column_B": "price_low", "or_equal": True},
+        ),
+        (
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["price_source", "product", "basis", "price_date"]},
+        ),
     ]
 
 

@@ -3,13 +3,21 @@ with
 
 allocated as (
     select
-        source, reporter_iso3, partner_iso3, flow, freq, period_start, product_code,
+        source,
+        reporter_iso3,
+        partner_iso3,
+        flow,
+        freq,
+        period_start,
+        product_code,
         sum(value_usd) as allocated_value_usd
     from {{ ref('fct_element_flows') }}
     group by 1, 2, 3, 4, 5, 6, 7
 )
 
-select allocated.*, flows.value_usd
+select
+    allocated.*,
+    flows.value_usd
 from allocated
 inner join {{ ref('fct_trade_flows') }} as flows
     using (source, reporter_iso3, partner_iso3, flow, freq, period_start, product_code)

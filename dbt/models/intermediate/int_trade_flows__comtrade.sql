@@ -24,8 +24,9 @@ totals as (
         value_basis,
         load_id
     from records
-    where not is_breakdown
-      and not is_area_partner
+    where
+        not is_breakdown
+        and not is_area_partner
 )
 
 select * from totals

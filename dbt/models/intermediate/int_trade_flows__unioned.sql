@@ -35,9 +35,10 @@ resolved as (
         flows.load_id
     from flows
     inner join products
-        on flows.source = products.source
-        and flows.product_code = products.product_code
-        and flows.year between products.valid_from_year and products.valid_to_year
+        on
+            flows.source = products.source
+            and flows.product_code = products.product_code
+            and flows.year between products.valid_from_year and products.valid_to_year
 )
 
 select * from resolved

@@ -17,13 +17,13 @@ final as (
     from elements
     union all
     select
-        'REE',
-        'rare earths, not assigned to an element',
-        cast(null as integer),
-        'mixed',
-        cast(null as varchar),
-        cast(null as double),
-        'flows of mixed lines (allocation = unassigned)'
+        'REE' as element,
+        'rare earths, not assigned to an element' as name,
+        cast(null as integer) as atomic_number,
+        'mixed' as ree_group,
+        cast(null as varchar) as oxide_formula,
+        cast(null as double) as oxide_element_fraction,
+        'flows of mixed lines (allocation = unassigned)' as source_note
 )
 
 select * from final

@@ -41,9 +41,10 @@ flow_products as (
         products.composition
     from flows
     inner join products
-        on flows.source = products.source
-        and flows.product_code = products.product_code
-        and flows.year between products.valid_from_year and products.valid_to_year
+        on
+            flows.source = products.source
+            and flows.product_code = products.product_code
+            and flows.year between products.valid_from_year and products.valid_to_year
     where products.element_basis in ('exact', 'assumed_composition', 'unassigned')
 ),
 
@@ -58,8 +59,9 @@ exact as (
         flow_products.value_usd as allocated_value_usd
     from flow_products
     inner join element_forms
-        on flow_products.product_element = element_forms.element
-        and flow_products.form = element_forms.form
+        on
+            flow_products.product_element = element_forms.element
+            and flow_products.form = element_forms.form
     inner join elements
         on flow_products.product_element = elements.symbol
     where flow_products.element_basis = 'exact'
@@ -105,16 +107,17 @@ allocated as (
 with_controls as (
     select
         allocated.*,
-        exists (
+        exists(
             select 1
             from controls
-            where controls.element = allocated.element
-              and controls.effective_date <= allocated.period_start
-              and not (
-                  controls.suspended_from is not null
-                  and controls.suspended_from <= allocated.period_start
-                  and allocated.period_start < controls.suspended_until
-              )
+            where
+                controls.element = allocated.element
+                and controls.effective_date <= allocated.period_start
+                and not (
+                    controls.suspended_from is not null
+                    and controls.suspended_from <= allocated.period_start
+                    and allocated.period_start < controls.suspended_until
+                )
         ) as controlled
     from allocated
 ),

@@ -24,9 +24,10 @@ rate_candidates as (
         ) as recency
     from prices
     inner join rates
-        on prices.currency = rates.currency
-        and rates.rate_date <= prices.price_date
-        and rates.rate_date > prices.price_date - {{ var('fx_max_carry_days') }}
+        on
+            prices.currency = rates.currency
+            and prices.price_date >= rates.rate_date
+            and rates.rate_date > prices.price_date - {{ var('fx_max_carry_days') }}
     where prices.currency != 'USD'
 ),
 
@@ -43,11 +44,12 @@ priced as (
         end as vat_divisor
     from prices
     left join rate_candidates
-        on prices.price_source = rate_candidates.price_source
-        and prices.product = rate_candidates.product
-        and prices.basis = rate_candidates.basis
-        and prices.price_date = rate_candidates.price_date
-        and rate_candidates.recency = 1
+        on
+            prices.price_source = rate_candidates.price_source
+            and prices.product = rate_candidates.product
+            and prices.basis = rate_candidates.basis
+            and prices.price_date = rate_candidates.price_date
+            and rate_candidates.recency = 1
 ),
 
 final as (

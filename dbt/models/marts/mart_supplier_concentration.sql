@@ -49,9 +49,10 @@ year_basis as (
         'sum_of_12_months' as year_basis
     from full_monthly_years
     left join annual_years
-        on full_monthly_years.source = annual_years.source
-        and full_monthly_years.reporter_iso3 = annual_years.reporter_iso3
-        and full_monthly_years.year = annual_years.year
+        on
+            full_monthly_years.source = annual_years.source
+            and full_monthly_years.reporter_iso3 = annual_years.reporter_iso3
+            and full_monthly_years.year = annual_years.year
     where annual_years.year is null
 ),
 
@@ -66,10 +67,11 @@ chosen as (
         imports.value_usd
     from imports
     inner join year_basis
-        on imports.source = year_basis.source
-        and imports.reporter_iso3 = year_basis.reporter_iso3
-        and imports.year = year_basis.year
-        and imports.freq = case when year_basis.year_basis = 'annual' then 'A' else 'M' end
+        on
+            imports.source = year_basis.source
+            and imports.reporter_iso3 = year_basis.reporter_iso3
+            and imports.year = year_basis.year
+            and imports.freq = case when year_basis.year_basis = 'annual' then 'A' else 'M' end
 ),
 
 world as (
@@ -81,7 +83,7 @@ world as (
         sum(value_usd) as world_value_usd
     from chosen
     where partner_iso3 = 'WLD'
-    group by 1, 2, 3, 4
+    group by source, importer_iso3, hs6, year
 ),
 
 partner_values as (
@@ -97,7 +99,13 @@ partner_values as (
     inner join countries
         on chosen.partner_iso3 = countries.iso3
     where not countries.is_aggregate
-    group by 1, 2, 3, 4, 5, 6
+    group by
+        chosen.source,
+        chosen.importer_iso3,
+        chosen.partner_iso3,
+        chosen.hs6,
+        chosen.year,
+        chosen.year_basis
 ),
 
 shares as (
@@ -105,11 +113,11 @@ shares as (
         partner_values.*,
         partner_values.value_usd
         / sum(partner_values.value_usd) over (
-            partition by source, importer_iso3, hs6, year
+            partition by partner_values.source, partner_values.importer_iso3, partner_values.hs6, partner_values.year
         ) as share,
         row_number() over (
-            partition by source, importer_iso3, hs6, year
-            order by partner_values.value_usd desc, partner_values.partner_iso3
+            partition by partner_values.source, partner_values.importer_iso3, partner_values.hs6, partner_values.year
+            order by partner_values.value_usd desc, partner_values.partner_iso3 asc
         ) as value_rank
     from partner_values
     where partner_values.value_usd > 0
@@ -125,12 +133,13 @@ concentration as (
         sum(value_usd) as total_import_value_usd,
         sum(power(100 * share, 2)) as hhi,
         max(case when value_rank = 1 then partner_iso3 end) as top1_partner_iso3,
-        max(case when value_rank = 1 then share end) as top1_share,
-        sum(case when value_rank <= 3 then share else 0 end) as top3_share,
+        -- Shares as value ratios (not sums of rounded shares), so 60 + 30 + 10 of 100 is exactly 1.
+        max(case when value_rank = 1 then value_usd end) / sum(value_usd) as top1_share,
+        sum(case when value_rank <= 3 then value_usd else 0 end) / sum(value_usd) as top3_share,
         count(*) as supplier_count,
-        sum(case when partner_iso3 = 'CHN' then share else 0 end) as china_share
+        sum(case when partner_iso3 = 'CHN' then value_usd else 0 end) / sum(value_usd) as china_share
     from shares
-    group by 1, 2, 3, 4
+    group by source, importer_iso3, hs6, year
 ),
 
 final as (
@@ -151,10 +160,11 @@ final as (
         cast(world.world_value_usd as double) as world_value_usd
     from concentration
     left join world
-        on concentration.source = world.source
-        and concentration.importer_iso3 = world.importer_iso3
-        and concentration.hs6 = world.hs6
-        and concentration.year = world.year
+        on
+            concentration.source = world.source
+            and concentration.importer_iso3 = world.importer_iso3
+            and concentration.hs6 = world.hs6
+            and concentration.year = world.year
 )
 
 select * from final

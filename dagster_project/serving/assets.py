@@ -1,0 +1,41 @@
+"""The publish asset: the serving file BI tools open, replaced atomically after a green build."""
+
+import dagster as dg
+
+from dagster_project.lib.locks import warehouse_lock
+from dagster_project.serving.publish import publish
+from dagster_project.settings import get_settings
+from dagster_project.warehouse.dbt import WAREHOUSE_POOL
+
+OWNER = "team:data-engineering"
+
+
+def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="serving_marts",
+        group_name="serving",
+        kinds={"duckdb"},
+        owners=[OWNER],
+        deps=upstream,
+        pool=WAREHOUSE_POOL,
+    )
+    def serving_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        """`$REE_DATA_DIR/serving/marts.duckdb`: the marts and audit.load_log, copied into a new
+        file and swapped in atomically. Runs only when every upstream blocking check passed."""
+        settings = get_settings()
+        with warehouse_lock(settings.lock_path):
+            result = publish(settings.warehouse_path, settings.serving_path)
+        context.log.info(f"published {len(result.tables)} tables to {result.path}")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(result.path)),
+                "published_at": dg.MetadataValue.text(result.published_at.isoformat()),
+                "row_counts": dg.MetadataValue.json(result.tables),
+                **{
+                    f"rows_{name.replace('.', '_')}": dg.MetadataValue.int(rows)
+                    for name, rows in result.tables.items()
+                },
+            }
+        )
+
+    return serving_marts

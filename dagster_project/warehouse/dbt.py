@@ -1,0 +1,92 @@
+"""dbt wiring: the project (built lazily, nothing parsed at import), the translator, and the
+`@dbt_assets` that run `dbt build` inside the single-writer warehouse pool."""
+
+import functools
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from dagster_project.lib.locks import warehouse_lock
+from dagster_project.settings import DBT_PROJECT_DIR, get_settings
+
+WAREHOUSE_POOL = "duckdb_warehouse"
+OWNER = "team:analytics-engineering"
+
+
+def export_dbt_env() -> None:
+    """dbt reads absolute paths from the environment (profiles.yml, sources.yml)."""
+    os.environ.update(get_settings().dbt_env())
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
+
+
+@functools.cache
+def dbt_project() -> DbtProject:
+    export_dbt_env()
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        # A fresh clone has no manifest; `make setup` runs `dbt parse`, this is the fallback.
+        project.preparer.prepare(project)
+    return project
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id) or {}
+        layer = (node.get("fqn") or ["", ""])[1] if node.get("resource_type") == "model" else "seeds"
+        return spec.replace_attributes(
+            group_name="warehouse",
+            owners=[OWNER],
+            tags={**spec.tags, "layer": layer},
+        )
+
+
+TRANSLATOR = WarehouseTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
+)
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    project = dbt_project()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=TRANSLATOR,
+        pool=WAREHOUSE_POOL,
+        name="warehouse_dbt_build",
+    )
+    def warehouse_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+        """Seeds, staging, intermediate and marts, with data_tests and unit_tests as checks."""
+        export_dbt_env()
+        with warehouse_lock(get_settings().lock_path):
+            yield from dbt.cli(["build"], context=context).stream()
+
+    return warehouse_dbt_build
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project(),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=dbt_executable(),
+    )
