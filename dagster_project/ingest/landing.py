@@ -216,7 +216,7 @@ def load_file(
         raw = spec.read(path)
         typed = spec.normalise(raw)
     except SourceFileError as err:
-        load.message = f"{spec.name}/{relative}: {err.problem}"
+        load.message = f"{relative}: {err.problem}"
         _write_load_log(lake_dir, load)
         return load
 
@@ -244,7 +244,7 @@ def load_file(
                 ).alias(REJECT_REASON),
             )
             good = good.clear()
-            load.message = f"{spec.name}/{relative}: failed GX suite: {result.summary()}"
+            load.message = f"{relative}: failed GX suite: {result.summary()}"
     else:
         load.gx_success = True
 

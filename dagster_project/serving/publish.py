@@ -1,7 +1,7 @@
 """Publish: copy the marts (and the audit load log) into a new DuckDB file, check it, and swap it
 into `serving/marts.duckdb` atomically.
 
-BI tools open only the serving file, read-only. Because the new version is a separate file that
+BI tools open only the serving file, read-only, and query `marts.<table>` and `audit.load_log`. Because the new version is a separate file that
 replaces the old one with `os.replace`, a reader never sees a half-built mart, and a reader that
 holds the old file open never blocks the pipeline (it keeps the old version until it reopens).
 A failure at any point before the swap leaves the previous serving file untouched.
@@ -18,7 +18,12 @@ from pathlib import Path
 
 import duckdb
 
-PUBLISHED_SCHEMAS = ("marts", "audit")
+# Where each warehouse schema goes in the serving file. The marts go to the file's default schema
+# `main`: the file is called marts.duckdb, so its catalog is `marts`, and `marts.fct_trade_flows`
+# then resolves (catalog marts, schema main) on a plain `duckdb.connect(path, read_only=True)`.
+# A schema named `marts` inside a catalog named `marts` makes every `marts.<table>` ambiguous in
+# DuckDB ("Binder Error: Ambiguous reference to catalog or schema"), so it is deliberately absent.
+PUBLISHED_SCHEMAS = {"marts": "main", "audit": "audit"}
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -61,11 +66,12 @@ def publish(warehouse_path: Path, serving_path: Path) -> PublishResult:
             ).fetchall()
             if not any(schema == "marts" for schema, _, _ in listing):
                 raise RuntimeError(f"{warehouse_path} has no marts: run dbt build first")
-            for schema in PUBLISHED_SCHEMAS:
+            for schema in PUBLISHED_SCHEMAS.values():
                 con.execute(f"create schema if not exists {_identifier(schema)}")
             for schema, table, comment in listing:
-                name = f"{_identifier(schema)}.{_identifier(table)}"
-                con.execute(f"create table {name} as select * from warehouse.{name}")  # noqa: S608 (validated identifiers)
+                source = f"warehouse.{_identifier(schema)}.{_identifier(table)}"
+                name = f"{_identifier(PUBLISHED_SCHEMAS[schema])}.{_identifier(table)}"
+                con.execute(f"create table {name} as select * from {source}")  # noqa: S608 (validated identifiers)
                 if comment:
                     con.execute(f"comment on table {name} is {_literal(comment)}")
                 columns = con.execute(
@@ -109,7 +115,8 @@ def _verify(path: Path, expected: dict[str, int]) -> None:
     try:
         for qualified, rows in expected.items():
             schema, table = qualified.split(".")
-            count_sql = f"select count(*) from {_identifier(schema)}.{_identifier(table)}"  # noqa: S608
+            published = f"{_identifier(PUBLISHED_SCHEMAS[schema])}.{_identifier(table)}"
+            count_sql = f"select count(*) from {published}"  # noqa: S608 (validated identifiers)
             found = con.execute(count_sql).fetchall()[0][0]
             if found != rows:
                 raise RuntimeError(f"published {qualified} has {found} rows, expected {rows}")

@@ -119,6 +119,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("freqCode").str.strip_chars().str.to_uppercase().alias("freq_code"),
         _int("refYear").alias("ref_year"),
         _int("refMonth").alias("_ref_month_raw"),
+        pl.col("period").alias("_declared_period"),
         _int("reporterCode").alias("reporter_code"),
         pl.col("flowCode").str.strip_chars().str.to_uppercase().alias("flow_code"),
         _int("partnerCode").alias("partner_code"),
@@ -224,6 +225,13 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
             "refYear out of range (1988 to next year)",
         ),
         (~(annual | monthly), "refMonth does not match freqCode (52 for A, 1-12 for M)"),
+        (
+            # `period` is yyyy (annual) or yyyymm (monthly); when present it must agree.
+            (pl.col("period").str.replace("-", "") != pl.col("_declared_period").str.strip_chars()).fill_null(
+                False
+            ),
+            pl.format("period {} does not match refYear/refMonth", pl.col("_declared_period")),
+        ),
         (pl.col("reporter_code").is_null(), "reporterCode is missing or not a number"),
         (
             pl.col("reporter_iso3").is_null(),

@@ -1,0 +1,34 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+SAMPLES = REPO / "data" / "samples"
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """An empty inbox and data dir outside the repo, set through the two environment variables."""
+    inbox = tmp_path / "inbox with space"
+    data = tmp_path / "data"
+    inbox.mkdir()
+    monkeypatch.setenv("REE_INBOX_DIR", str(inbox))
+    monkeypatch.setenv("REE_DATA_DIR", str(data))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    return {"inbox": inbox, "data": data, "lake": data / "lake"}
+
+
+def drop(inbox: Path, source: str, *files: Path, name: str | None = None) -> list[Path]:
+    folder = inbox / source
+    folder.mkdir(parents=True, exist_ok=True)
+    placed = []
+    for file in files:
+        target = folder / (name or file.name)
+        shutil.copy(file, target)
+        placed.append(target)
+    return placed

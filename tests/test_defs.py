@@ -1,0 +1,78 @@
+"""The code location: loads fast with nothing heavy imported, and its asset keys are deliberate."""
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+EXPECTED_KEYS = {
+    "raw_comtrade",
+    "raw_fx",
+    "raw_prices",
+    "reference/census_groupings",
+    "reference/comtrade_areas",
+    "reference/countries",
+    "reference/element_forms",
+    "reference/elements",
+    "reference/export_controls",
+    "reference/magnet_composition",
+    "reference/products",
+    "staging/stg_comtrade__records",
+    "staging/stg_fx__rates",
+    "staging/stg_prices__assessments",
+    "intermediate/int_comtrade__current",
+    "intermediate/int_fx__current",
+    "intermediate/int_fx__monthly_average",
+    "intermediate/int_prices__current",
+    "intermediate/int_trade_flows__comtrade",
+    "intermediate/int_trade_flows__unioned",
+    "marts/dim_country",
+    "marts/dim_element",
+    "marts/dim_export_control",
+    "marts/dim_product",
+    "marts/fct_element_flows",
+    "marts/fct_prices",
+    "marts/fct_trade_flows",
+    "marts/mart_supplier_concentration",
+    "audit/load_log",
+    "serving_marts",
+}
+
+
+def test_asset_keys_snapshot_and_graph_order():
+    from dagster_project.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == EXPECTED_KEYS, "an asset was added, removed or renamed: update the snapshot deliberately"
+    publish = next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "serving_marts")
+    upstream = {k.to_user_string() for k in graph.get(publish).parent_keys}
+    assert {"marts/fct_trade_flows", "marts/mart_supplier_concentration", "audit/load_log"} <= upstream
+    staging = next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "staging/stg_comtrade__records")
+    assert {k.to_user_string() for k in graph.get(staging).parent_keys} == {"raw_comtrade"}
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert ("raw_comtrade", "gx_suite") in checks
+    assert any(asset == "marts/fct_trade_flows" for asset, _ in checks)
+
+
+def test_code_location_load_imports_no_gx_and_parses_no_dbt():
+    code = (
+        "import sys, time; t = time.monotonic(); import dagster_project.definitions as d; "
+        "d.defs.resolve_asset_graph(); "
+        "print(round(time.monotonic() - t, 1), 'great_expectations' in sys.modules, "
+        "'dbt.cli.main' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    _seconds, gx_loaded, dbt_cli_loaded = out.stdout.split()
+    assert (gx_loaded, dbt_cli_loaded) == ("False", "False")
+
+
+def test_dagster_definitions_validate():
+    dagster = REPO / ".venv" / "bin" / "dagster"
+    out = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "dagster_project.definitions"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,216 @@
+"""End to end: materialize everything into a temporary REE_DATA_DIR and query the serving file.
+
+Expected figures are computed by hand from the files (see fixtures/*/README.md and the sample
+generator's notes in data/samples/README.md), not read back from the pipeline.
+"""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from conftest import FIXTURES, SAMPLES, drop
+
+
+def run_everything() -> dg.ExecuteInProcessResult:
+    from dagster_project.definitions import defs
+
+    job = defs.resolve_job_def("materialize_everything")
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def query(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def mart_checksums(path: Path) -> dict[str, str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = con.execute(
+            "select 'marts.' || table_name from duckdb_tables() where schema_name = 'main' order by 1"
+        ).fetchall()
+        sums = {}
+        for (table,) in tables:
+            rows = con.execute(f"select * from {table} order by all").fetchall()  # noqa: S608
+            sums[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        return sums
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def samples_run(tmp_path_factory: pytest.TempPathFactory):
+    """One run over the shipped samples, shared by the tests that only read its results."""
+    data = tmp_path_factory.mktemp("samples") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REE_INBOX_DIR", str(SAMPLES))
+        patch.setenv("REE_DATA_DIR", str(data))
+        patch.delenv("DAGSTER_HOME", raising=False)
+        first = run_everything()
+        first_sums = mart_checksums(data / "serving" / "marts.duckdb")
+        second = run_everything()
+        yield {"data": data, "first": first, "second": second, "first_sums": first_sums}
+
+
+def test_samples_run_succeeds_and_publishes(samples_run):
+    assert samples_run["first"].success
+    serving = samples_run["data"] / "serving" / "marts.duckdb"
+    for table in ("fct_trade_flows", "fct_element_flows", "fct_prices", "mart_supplier_concentration"):
+        assert query(serving, f"select count(*) from marts.{table}")[0][0] > 0  # noqa: S608
+    loads = query(
+        serving, "select source, status, rows_read, rows_landed, rows_quarantined from audit.load_log"
+    )
+    assert sorted((s, st) for s, st, *_ in loads) == [
+        ("comtrade", "landed"),
+        ("comtrade", "landed"),
+        ("comtrade", "landed"),
+        ("comtrade", "landed"),
+        ("fx", "landed"),
+        ("prices", "landed"),
+    ]
+    assert sum(r[2] for r in loads) == 1938 + 3816 + 3132
+    assert all(read == landed + quarantined for _, _, read, landed, quarantined in loads)
+
+
+def test_us_supplier_concentration_matches_hand_computation(samples_run):
+    # US imports of 284690 in 2023, country rows only (World, "Areas, nes" and slices excluded):
+    # CHN 41,649,905; MYS 7,441,553; JPN 3,454,006; EST 2,936,327; FRA 1,643,668; DEU 796,443;
+    # AUT 655,558; GBR 320,524; IND 296,996; VNM 128,275 → total 59,323,255.
+    values = [41649905, 7441553, 3454006, 2936327, 1643668, 796443, 655558, 320524, 296996, 128275]
+    total = sum(values)
+    hhi = sum((100 * v / total) ** 2 for v in values)
+    row = query(
+        samples_run["data"] / "serving" / "marts.duckdb",
+        "select total_import_value_usd, hhi, top1_partner_iso3, top1_share, supplier_count, "
+        "china_share, world_value_usd, year_basis from marts.mart_supplier_concentration "
+        "where source = 'comtrade' and importer_iso3 = 'USA' and hs6 = '284690' and year = 2023",
+    )
+    assert row == [
+        (
+            pytest.approx(59323255),
+            pytest.approx(hhi),
+            "CHN",
+            pytest.approx(41649905 / total),
+            10,
+            pytest.approx(41649905 / total),
+            pytest.approx(59449174),
+            "annual",
+        )
+    ]
+    assert hhi == pytest.approx(5156.26, abs=0.01)
+
+
+def test_china_exports_keep_monthly_and_annual_apart(samples_run):
+    serving = samples_run["data"] / "serving" / "marts.duckdb"
+    nov_magnets_to_us = query(
+        serving,
+        "select net_weight_kg, value_usd, value_basis from marts.fct_trade_flows where source = 'comtrade' "
+        "and reporter_iso3 = 'CHN' and partner_iso3 = 'USA' and flow = 'export' and freq = 'M' "
+        "and period_start = date '2025-11-01' and product_code = '850511'",
+    )
+    assert nov_magnets_to_us == [(582000.0, 20096463.0, "FOB")]
+    # Published: China's 2024 rare-earth exports 55,431 t, USD 488.8 M (284690+284610+280530).
+    by_freq = query(
+        serving,
+        "select freq, sum(net_weight_kg), sum(value_usd) from marts.fct_trade_flows "
+        "where reporter_iso3 = 'CHN' and flow = 'export' and partner_iso3 = 'WLD' and year = 2024 "
+        "and hs6 in ('284690', '284610', '280530') group by freq order by freq",
+    )
+    assert by_freq == [("A", 55431000.0, 488800000.0), ("M", 55431000.0, 488800000.0)]
+
+
+def test_prices_are_normalised_to_usd_per_kg_without_vat(samples_run):
+    serving = samples_run["data"] / "serving" / "marts.duckdb"
+    rows = query(
+        serving,
+        "select price_date, price_low, price_high, usd_per_kg_low, usd_per_kg_high, fx_per_usd, "
+        "fx_rate_date from marts.fct_prices where basis = 'exw_china_vat_incl' and currency = 'CNY' "
+        "and unit = 't' order by price_date, product limit 1",
+    )
+    (date, low, high, usd_low, usd_high, rate, rate_date) = rows[0]
+    fx_rows = (SAMPLES / "fx" / "fx_rates_2020_2025.csv").read_text().splitlines()
+    rates = {line.split(",")[0]: float(line.split(",")[2]) for line in fx_rows if ",CNY," in line}
+    expected_rate = rates[max(d for d in rates if d <= str(date))]
+    assert rate == expected_rate
+    assert str(rate_date) <= str(date)
+    assert usd_low == pytest.approx(low / expected_rate / 1000 / 1.13)
+    assert usd_high == pytest.approx(high / expected_rate / 1000 / 1.13)
+
+
+def test_running_twice_changes_no_figure(samples_run):
+    assert samples_run["second"].success
+    serving = samples_run["data"] / "serving" / "marts.duckdb"
+    assert mart_checksums(serving) == samples_run["first_sums"]
+    assert query(serving, "select count(*) from audit.load_log") == [(6,)]
+
+
+def test_fixtures_end_to_end_revision_and_blocking_check(workspace, tmp_path):
+    inbox, serving = workspace["inbox"], workspace["data"] / "serving" / "marts.duckdb"
+    drop(inbox, "comtrade", FIXTURES / "comtrade" / "us_imports_2023_traps.json")
+    drop(inbox, "prices", FIXTURES / "prices" / "price_sheet_traps.csv")
+    drop(inbox, "fx", FIXTURES / "fx" / "fx_traps.csv")
+    (inbox / "gacc_later").mkdir()
+    result = run_everything()
+    assert result.success
+
+    # Shares among countries only: CHN 600k, MYS 300k, JPN 100k → HHI 3600 + 900 + 100.
+    assert query(
+        serving,
+        "select hhi, supplier_count, top1_partner_iso3, top3_share, world_value_usd "
+        "from marts.mart_supplier_concentration where hs6 = '284690'",
+    ) == [(pytest.approx(4600.0), 3, "CHN", pytest.approx(1.0), 1005000.0)]
+    # Breakdown slices never add to the total; the area row never reaches the facts.
+    assert query(
+        serving,
+        "select value_usd from marts.fct_trade_flows where partner_iso3 = 'CHN' and product_code = '284690'",
+    ) == [(600000.0,)]
+    assert query(serving, "select count(*) from marts.fct_trade_flows where partner_iso3 is null") == [(0,)]
+    # Count units are not kg; an undeclared mass stays NULL.
+    assert query(
+        serving,
+        "select net_weight_kg, quantity, quantity_unit from marts.fct_trade_flows where product_code = '850511'",
+    ) == [(None, 1200.0, "u")]
+    # Sunday 2025-12-07 uses Friday's rate 7.00; EUR 3,000/kg at 0.80 per USD is 3,750 USD/kg.
+    prices = dict(
+        query(
+            serving,
+            "select cast(price_date as varchar) || ' ' || basis, usd_per_kg_low from marts.fct_prices",
+        )
+    )
+    assert prices["2025-12-07 exw_china_vat_incl"] == pytest.approx(1560000 / 7.0 / 1000 / 1.13)
+    assert prices["2025-12-05 cif_europe"] == pytest.approx(3750.0)
+    assert prices["2025-12-05 fob_china"] == pytest.approx(220.0)
+
+    # A revised file for the same (reporter, flow, freq, period) replaces, never adds.
+    revised = json.loads((FIXTURES / "comtrade" / "us_imports_2023_traps.json").read_text())
+    revised["data"] = [r for r in revised["data"] if r["partnerCode"] in (156, 0) and r["motCode"] == 0]
+    for record in revised["data"]:
+        record["primaryValue"] = record["cifvalue"] = 700000 if record["partnerCode"] == 156 else 700000
+    (inbox / "comtrade" / "us_imports_2023_revised.json").write_text(json.dumps(revised))
+    assert run_everything().success
+    assert query(
+        serving,
+        "select partner_iso3, value_usd from marts.fct_trade_flows where reporter_iso3 = 'USA' order by 1, 2",
+    ) == [("CHN", 700000.0), ("CHN", 700000.0), ("WLD", 700000.0)]
+    assert query(serving, "select count(*) from audit.load_log where source = 'comtrade'") == [(2,)]
+
+    # A file that fails its GX suite blocks publish: the serving file keeps the previous version.
+    before = serving.read_bytes()
+    payload = json.loads((FIXTURES / "comtrade" / "china_exports_2024_monthly_and_annual.json").read_text())
+    payload["data"].append(payload["data"][0])
+    (inbox / "comtrade" / "duplicated.json").write_text(json.dumps(payload))
+    blocked = run_everything()
+    assert not blocked.success
+    failed = [e for e in blocked.get_asset_check_evaluations() if not e.passed]
+    assert [(e.asset_key.to_user_string(), e.check_name) for e in failed] == [("raw_comtrade", "gx_suite")]
+    materialized = {e.asset_key.to_user_string() for e in blocked.get_asset_materialization_events()}
+    assert "serving_marts" not in materialized
+    assert serving.read_bytes() == before
+    shutil.rmtree(tmp_path / "unused", ignore_errors=True)
