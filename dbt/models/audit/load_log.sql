@@ -1,12 +1,15 @@
 -- One record per file load of every source: what was read, landed and quarantined, and why.
+{%- set lake_sources = ['comtrade', 'prices', 'fx'] %}
+
 with
 
 loads as (
-    select * from {{ source('lake', 'comtrade_load_log') }}
+    {%- for lake_source in lake_sources %}
+    select * from {{ source('lake_' ~ lake_source, 'load_log') }}
+    {%- if not loop.last %}
     union all by name
-    select * from {{ source('lake', 'prices_load_log') }}
-    union all by name
-    select * from {{ source('lake', 'fx_load_log') }}
+    {%- endif %}
+    {%- endfor %}
 ),
 
 final as (

@@ -3,14 +3,14 @@
 with
 
 source as (
-    select * from {{ source('lake', 'comtrade') }}
+    select * from {{ source('lake_comtrade', 'records') }}
 ),
 
 committed_loads as (
     select
         load_id,
         loaded_at
-    from {{ source('lake', 'comtrade_load_log') }}
+    from {{ source('lake_comtrade', 'load_log') }}
     where status = 'landed'
 ),
 

@@ -2,14 +2,14 @@
 with
 
 source as (
-    select * from {{ source('lake', 'fx') }}
+    select * from {{ source('lake_fx', 'records') }}
 ),
 
 committed_loads as (
     select
         load_id,
         loaded_at
-    from {{ source('lake', 'fx_load_log') }}
+    from {{ source('lake_fx', 'load_log') }}
     where status = 'landed'
 ),
 

@@ -2,14 +2,14 @@
 with
 
 source as (
-    select * from {{ source('lake', 'prices') }}
+    select * from {{ source('lake_prices', 'records') }}
 ),
 
 committed_loads as (
     select
         load_id,
         loaded_at
-    from {{ source('lake', 'prices_load_log') }}
+    from {{ source('lake_prices', 'load_log') }}
     where status = 'landed'
 ),
 
