@@ -5,10 +5,10 @@ with
 
 loads as (
     {%- for lake_source in lake_sources %}
-    select * from {{ source('lake_' ~ lake_source, 'load_log') }}
-    {%- if not loop.last %}
-    union all by name
-    {%- endif %}
+        select * from {{ source('lake_' ~ lake_source, 'load_log') }}
+        {%- if not loop.last %}
+            union all by name
+        {%- endif %}
     {%- endfor %}
 ),
 
