@@ -48,7 +48,9 @@ def test_asset_keys_snapshot_and_graph_order():
     publish = next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "serving_marts")
     upstream = {k.to_user_string() for k in graph.get(publish).parent_keys}
     assert {"marts/fct_trade_flows", "marts/mart_supplier_concentration", "audit/load_log"} <= upstream
-    staging = next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "staging/stg_comtrade__records")
+    staging = next(
+        k for k in graph.get_all_asset_keys() if k.to_user_string() == "staging/stg_comtrade__records"
+    )
     assert {k.to_user_string() for k in graph.get(staging).parent_keys} == {"raw_comtrade"}
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("raw_comtrade", "gx_suite") in checks

@@ -175,7 +175,8 @@ def test_fixtures_end_to_end_revision_and_blocking_check(workspace, tmp_path):
     # Count units are not kg; an undeclared mass stays NULL.
     assert query(
         serving,
-        "select net_weight_kg, quantity, quantity_unit from marts.fct_trade_flows where product_code = '850511'",
+        "select net_weight_kg, quantity, quantity_unit from marts.fct_trade_flows "
+        "where product_code = '850511'",
     ) == [(None, 1200.0, "u")]
     # Sunday 2025-12-07 uses Friday's rate 7.00; EUR 3,000/kg at 0.80 per USD is 3,750 USD/kg.
     prices = dict(

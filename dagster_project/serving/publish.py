@@ -1,7 +1,8 @@
 """Publish: copy the marts (and the audit load log) into a new DuckDB file, check it, and swap it
 into `serving/marts.duckdb` atomically.
 
-BI tools open only the serving file, read-only, and query `marts.<table>` and `audit.load_log`. Because the new version is a separate file that
+BI tools open only the serving file, read-only, and query `marts.<table>` and
+`audit.load_log`. Because the new version is a separate file that
 replaces the old one with `os.replace`, a reader never sees a half-built mart, and a reader that
 holds the old file open never blocks the pipeline (it keeps the old version until it reopens).
 A failure at any point before the swap leaves the previous serving file untouched.
