@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.ingest.assets import build_ingest_asset
+from dagster_project.ingest.pulls import PULL_ASSETS, SCHEDULES, build_inbox_sensor
 from dagster_project.serving.assets import build_publish_asset
 from dagster_project.sources import SOURCES
 from dagster_project.warehouse.dbt import build_dbt_assets, dbt_resource
@@ -22,12 +23,15 @@ publish_asset = build_publish_asset(
 
 everything = dg.define_asset_job(
     "materialize_everything",
-    selection=dg.AssetSelection.all(),
-    description="Ingest every source, build and test the warehouse, publish the serving file.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*PULL_ASSETS),
+    description="Ingest every source, build and test the warehouse, publish the serving file "
+    "(no network: the live pulls have their own partitioned jobs).",
 )
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, warehouse_assets, publish_asset],
+    assets=[*ingest_assets, warehouse_assets, publish_asset, *PULL_ASSETS],
     jobs=[everything],
+    schedules=SCHEDULES,
+    sensors=[build_inbox_sensor(everything)],
     resources={"dbt": dbt_resource()},
 )

@@ -44,6 +44,11 @@ class Settings:
         return self.lake_dir / "audit" / "load_log"
 
     @property
+    def pulled_dir(self) -> Path:
+        """Where live API pulls save their payloads; read by ingest like a second inbox."""
+        return self.data_dir / "pulled"
+
+    @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
 
@@ -66,6 +71,11 @@ class Settings:
             "REE_LAKE_DIR": str(self.lake_dir),
             "REE_WAREHOUSE_PATH": str(self.warehouse_path),
         }
+
+
+def api_key(name: str) -> str | None:
+    """A key from the environment (never from a file, never logged); empty counts as unset."""
+    return os.environ.get(name) or None
 
 
 def get_settings() -> Settings:

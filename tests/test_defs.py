@@ -36,6 +36,7 @@ EXPECTED_KEYS = {
     "marts/mart_supplier_concentration",
     "audit/load_log",
     "serving_marts",
+    "comtrade_api_pull",
 }
 
 

@@ -53,10 +53,13 @@ LOAD_LOG_SCHEMA: dict[str, pl.DataType] = {
     "message": pl.String,
     "gx_success": pl.Boolean,
     "gx_failed": pl.String,
+    "request": pl.String,
 }
 LANDED = "landed"
 REJECTED = "rejected"
 IGNORED_NAMES = ("README", "readme")
+# A live pull saves `<payload>.request.json` beside the payload: the request it made (no key).
+REQUEST_SUFFIX = ".request.json"
 STALE_TEMP_SECONDS = 3600
 
 
@@ -76,6 +79,7 @@ class FileLoad:
     message: str = ""
     gx_success: bool | None = None
     gx_failed: list[dict] = field(default_factory=list)
+    request: str | None = None
 
     def record(self) -> dict:
         return {
@@ -123,6 +127,19 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def remove_stale_temporaries(root: Path) -> int:
     """Temporary files older than an hour belong to a killed run; younger ones may be live."""
     removed = 0
@@ -146,6 +163,7 @@ def discover(inbox_dir: Path, source: str) -> list[Path]:
         if p.is_file()
         and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts)
         and not p.name.startswith(IGNORED_NAMES)
+        and not p.name.endswith(REQUEST_SUFFIX)
     )
 
 
@@ -205,6 +223,9 @@ def load_file(
         loaded_at=loaded_at,
         status=REJECTED,
     )
+    sidecar = path.with_name(path.name + REQUEST_SUFFIX)
+    if sidecar.exists():
+        load.request = sidecar.read_text(encoding="utf-8")
     raw_dir = lake_dir / "raw" / spec.name
     quarantine_path = lake_dir / "quarantine" / spec.name / f"{load_id}.parquet"
     # A reload (forced, or after a rejection) replaces whatever this load wrote before.
@@ -293,17 +314,25 @@ def ensure_schemas(spec: SourceSpec, lake_dir: Path) -> None:
 
 
 def ingest_source(
-    spec: SourceSpec, *, inbox_dir: Path, lake_dir: Path, force: bool = False
+    spec: SourceSpec,
+    *,
+    inbox_dir: Path,
+    lake_dir: Path,
+    force: bool = False,
+    pulled_dir: Path | None = None,
 ) -> SourceLoadReport:
-    """Load every new or changed file of one source. Files already landed are skipped."""
+    """Load every new or changed file of one source, from the inbox and from the live pulls'
+    folder. Files already landed are skipped."""
     report = SourceLoadReport(source=spec.name)
     remove_stale_temporaries(lake_dir)
     ensure_schemas(spec, lake_dir)
-    for path in discover(inbox_dir, spec.name):
-        sha256 = file_sha256(path)
-        load_id = f"{spec.name}-{sha256[:16]}"
-        if not force and previous_status(lake_dir, spec.name, load_id) == LANDED:
-            report.skipped.append(path.relative_to(inbox_dir).as_posix())
-            continue
-        report.loads.append(load_file(spec, path, inbox_dir=inbox_dir, lake_dir=lake_dir, sha256=sha256))
+    roots = [inbox_dir] + ([pulled_dir] if pulled_dir else [])
+    for root in roots:
+        for path in discover(root, spec.name):
+            sha256 = file_sha256(path)
+            load_id = f"{spec.name}-{sha256[:16]}"
+            if not force and previous_status(lake_dir, spec.name, load_id) == LANDED:
+                report.skipped.append(path.relative_to(root).as_posix())
+                continue
+            report.loads.append(load_file(spec, path, inbox_dir=root, lake_dir=lake_dir, sha256=sha256))
     return report

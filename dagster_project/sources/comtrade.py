@@ -10,11 +10,14 @@ imports and FOB on exports; re-imports and re-exports keep their own flow codes.
 from __future__ import annotations
 
 import datetime
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import polars as pl
 
-from dagster_project.lib import reference
+from dagster_project.lib import http, reference
 from dagster_project.sources.base import (
     REJECT_REASON,
     ROW_NUMBER,
@@ -23,6 +26,7 @@ from dagster_project.sources.base import (
     SourceSpec,
     data_suffix,
     first_reason,
+    looks_like_html,
     not_a_number,
     read_csv_strings,
     read_json_records,
@@ -331,3 +335,79 @@ SPEC = SourceSpec(
     description="UN Comtrade API v1 JSON or CSV (same field names)",
     derived_for_validation={"_unit_value_usd_per_kg": pl.col("primary_value_usd") / pl.col("net_weight_kg")},
 )
+
+
+# --- live pull --------------------------------------------------------------------------------
+
+API_URL = "https://comtradeapi.un.org/data/v1/get/C/{freq}/HS"
+PREVIEW_URL = "https://comtradeapi.un.org/public/v1/preview/C/{freq}/HS"
+DEFAULT_CMD_CODES = ("280530", "284610", "284690", "850511")
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """One Comtrade API call: a period (`2025` annual or `202503` monthly) for some reporters."""
+
+    period: str
+    reporter_codes: tuple[int, ...]
+    cmd_codes: tuple[str, ...] = DEFAULT_CMD_CODES
+    flow_codes: tuple[str, ...] = ("M", "X")
+    partner_codes: tuple[int, ...] = ()  # empty: every partner, World included
+
+    @property
+    def freq(self) -> str:
+        return "A" if len(self.period) == 4 else "M"
+
+    def params(self) -> dict[str, str]:
+        params = {
+            "reporterCode": ",".join(str(c) for c in self.reporter_codes),
+            "period": self.period,
+            "cmdCode": ",".join(self.cmd_codes),
+            "flowCode": ",".join(self.flow_codes),
+            "partner2Code": "0",
+            "customsCode": "C00",
+            "motCode": "0",
+            "includeDesc": "true",
+        }
+        if self.partner_codes:
+            params["partnerCode"] = ",".join(str(c) for c in self.partner_codes)
+        return params
+
+
+def pull(request: PullRequest, api_key: str | None, client: httpx.Client | None = None) -> tuple[bytes, dict]:
+    """Call the API (the keyed endpoint with `COMTRADE_API_KEY`, else the public preview, which
+    caps a call at 500 records). Returns the payload bytes and the request record to keep with
+    the load; neither contains the key."""
+    own_client = client is None
+    client = client or httpx.Client(timeout=120)
+    url = (API_URL if api_key else PREVIEW_URL).format(freq=request.freq)
+    headers = {"Ocp-Apim-Subscription-Key": api_key} if api_key else {}
+    try:
+        response = http.get(client, url, params=request.params(), headers=headers)
+    finally:
+        if own_client:
+            client.close()
+    shown = http.redact(str(response.request.url), api_key)
+    if response.status_code in (401, 403):
+        raise http.PullError(f"Comtrade refused the call ({response.status_code}): check COMTRADE_API_KEY")
+    if response.status_code != 200:
+        raise http.PullError(f"Comtrade answered HTTP {response.status_code} for {shown}")
+    text = response.text
+    if looks_like_html(text):
+        raise http.PullError(f"Comtrade returned an HTML page, not JSON, for {shown}")
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise http.PullError(f"Comtrade returned invalid JSON for {shown}: {err.msg}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise http.PullError(f"Comtrade returned no data list for {shown}: {str(payload)[:200]}")
+    if payload.get("error"):
+        raise http.PullError(f"Comtrade reported an error for {shown}: {payload['error']}")
+    record = {
+        "endpoint": "data/v1/get" if api_key else "public/v1/preview",
+        "url": shown,
+        "params": request.params(),
+        "records": len(payload["data"]),
+        "preview_capped": (not api_key) and len(payload["data"]) >= 500,
+    }
+    return response.content, record

@@ -27,7 +27,8 @@ final as (
         cast(periods as varchar) as periods,
         cast(message as varchar) as message,
         cast(gx_success as boolean) as gx_success,
-        cast(gx_failed as varchar) as gx_failed
+        cast(gx_failed as varchar) as gx_failed,
+        cast(request as varchar) as request
     from loads
 )
 

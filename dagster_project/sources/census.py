@@ -1,0 +1,648 @@
+"""US Census Bureau international trade API: `timeseries/intltrade/imports/hs` and `.../exports/hs`.
+
+Owns reading a saved API response, normalising it into the landing schema with its row rules,
+the GX suite, and `pull` / `pull_month`, the live HTTP calls (with retries; the key never shown).
+
+Format: a JSON array of arrays, header row first, every value a string. Traps handled here:
+- the endpoint is told by the header: `I_COMMODITY` (imports, 10-digit HTS) or `E_COMMODITY`
+  (exports, 10-digit Schedule B); a file is one endpoint.
+- predicate variables (`time`, `COMM_LVL`, `SUMMARY_LVL`, `YEAR`, `MONTH`) are appended as extra
+  columns, and a variable asked for both in `get` and as a predicate can come back twice.
+- `CTY_CODE` "-" is TOTAL FOR ALL COUNTRIES: kept as partner `WLD`, flagged, never a country.
+  Groupings (`0003` EUROPEAN UNION, `0014` PACIFIC RIM, `1XXX` NORTH AMERICA, ...) are landed
+  with `is_grouping` and are never partners downstream.
+- imports carry general (`GEN_*`) and consumption (`CON_*`) figures: `value_usd` is always
+  `GEN_VAL_MO` (customs value, general imports); `CON_VAL_MO` and `GEN_CIF_MO` are kept beside it.
+- exports may be split by `DF` (1 domestic, 2 foreign): the rows stay apart here, and are summed
+  downstream.
+- `UNIT_QY1` is the unit of the first quantity: only KG and T give kilograms; a count (NO) or X
+  (no quantity) never does. A zero mass on a shipment with value is "not declared", not 0 kg.
+- a missing or invalid key returns an HTML page with HTTP 200, and a comma list of commodities
+  returns 204 with an empty body: saved as files, both are clear `SourceFileError`s.
+
+A file is the unit of revision for (flow, period): a later file for the same flow and month
+replaces every figure of the earlier one, so a month must be saved whole (every commodity
+wildcard in one file: `pull_month` does that), never one wildcard per file.
+"""
+
+import datetime
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from dagster_project.lib import reference
+from dagster_project.sources.base import (
+    REJECT_REASON,
+    ROW_NUMBER,
+    Expectation,
+    SourceFileError,
+    SourceSpec,
+    check_columns,
+    data_suffix,
+    first_reason,
+    looks_like_html,
+    not_a_number,
+    read_bytes,
+    read_text,
+    to_number,
+)
+
+NAME = "census"
+logger = logging.getLogger(__name__)
+
+IMPORT = "import"
+EXPORT = "export"
+# Per endpoint: the commodity column, the value and quantity used downstream, and the optional
+# columns that are kept when present.
+COLUMNS: dict[str, dict[str, Any]] = {
+    IMPORT: {
+        "commodity": "I_COMMODITY",
+        "value": "GEN_VAL_MO",
+        "quantity": "GEN_QY1_MO",
+        "optional": [
+            "I_COMMODITY_SDESC",
+            "CTY_NAME",
+            "CON_VAL_MO",
+            "GEN_CIF_MO",
+            "CON_QY1_MO",
+        ],
+    },
+    EXPORT: {
+        "commodity": "E_COMMODITY",
+        "value": "ALL_VAL_MO",
+        "quantity": "QTY_1_MO",
+        "optional": ["E_COMMODITY_SDESC", "CTY_NAME", "DF"],
+    },
+}
+UNIT = "UNIT_QY1"
+MASS_UNITS_TO_KG = {"KG": 1.0, "T": 1000.0}
+WORLD_CODE = "-"
+DF_CODES = ["1", "2"]
+# Census value bases in DESIGN's vocabulary. Export value (ALL_VAL_MO) is f.a.s. (free alongside
+# ship: the goods at the US port, before loading); FOB is the closest basis DESIGN knows, and the
+# two differ only by the loading charges.
+VALUE_BASIS = {IMPORT: "customs", EXPORT: "FOB"}
+# The API has monthly HS detail from 2010-01 (it answers 204 before); later than this month
+# cannot have been published.
+FIRST_MONTH = datetime.date(2010, 1, 1)
+
+EMPTY_FILE = (
+    "file is empty: no data (the Census API answers 204 with an empty body for a comma list of "
+    "commodities, or when nothing matches); pull one commodity wildcard per call"
+)
+HTML_FILE = (
+    "is an HTML page, not JSON: the Census API answers with an HTML page (HTTP 200) when the API "
+    "key is missing or invalid; check the key and pull again"
+)
+
+LANDING_SCHEMA: dict[str, pl.DataType] = {
+    "flow": pl.String,
+    "period": pl.String,
+    "period_start": pl.Date,
+    "year": pl.Int32,
+    "month": pl.Int32,
+    "cty_code": pl.String,
+    "partner_iso3": pl.String,
+    "is_world_partner": pl.Boolean,
+    "is_grouping": pl.Boolean,
+    "commodity": pl.String,
+    "df_code": pl.String,
+    "value_usd": pl.Float64,
+    "value_basis": pl.String,
+    "con_value_usd": pl.Float64,
+    "gen_cif_value_usd": pl.Float64,
+    "quantity": pl.Float64,
+    "quantity_unit": pl.String,
+    "net_weight_kg": pl.Float64,
+}
+RECORD_KEY = ["flow", "period", "cty_code", "commodity", "df_code"]
+
+
+# --- read -------------------------------------------------------------------------------------
+
+
+def flow_of(path: Path | str, header: list[str]) -> str:
+    """The endpoint a header comes from: imports/hs has I_COMMODITY, exports/hs E_COMMODITY."""
+    imports, exports = "I_COMMODITY" in header, "E_COMMODITY" in header
+    if imports and exports:
+        raise SourceFileError(path, "header has both I_COMMODITY and E_COMMODITY; save one endpoint per file")
+    if not (imports or exports):
+        raise SourceFileError(
+            path,
+            "header has neither I_COMMODITY (imports/hs) nor E_COMMODITY (exports/hs); "
+            f"found {', '.join(header[:20])}",
+        )
+    return IMPORT if imports else EXPORT
+
+
+def _cell(path: Path, row: int, column: str, value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SourceFileError(
+            path, f"row {row} column {column} holds {type(value).__name__} {value!r}, not a string"
+        )
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _parse(path: Path) -> list[Any]:
+    if data_suffix(path) != ".json":
+        raise SourceFileError(
+            path,
+            f"unsupported file type {data_suffix(path)!r}; census takes .json (the API response saved as is)",
+        )
+    if not read_bytes(path).strip():
+        raise SourceFileError(path, EMPTY_FILE)
+    text = read_text(path)
+    if looks_like_html(text):
+        raise SourceFileError(path, HTML_FILE)
+    if text.lstrip()[:6].lower() == "error:":
+        # A bad variable or predicate is answered (HTTP 400) with one line of plain text.
+        first_line = text.strip().splitlines()[0][:200]
+        raise SourceFileError(path, f"is a Census API error message, not data: {first_line!r}")
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SourceFileError(
+            path, f"invalid or truncated JSON at line {err.lineno} column {err.colno}: {err.msg}"
+        ) from err
+    if isinstance(payload, dict):
+        raise SourceFileError(
+            path,
+            "is a JSON object, not the array of arrays the Census API returns (header row first); "
+            "save the response body as is",
+        )
+    if not isinstance(payload, list) or not payload:
+        raise SourceFileError(path, "JSON array is empty: the Census API always sends a header row first")
+    for number, row in enumerate(payload):
+        if not isinstance(row, list):
+            where = "the header" if number == 0 else f"row {number}"
+            raise SourceFileError(
+                path, f"{where} is a JSON {type(row).__name__}, not an array: not a Census API response"
+            )
+    return payload
+
+
+def read(path: Path) -> pl.DataFrame:
+    """A saved response → one string column per header name, one row per data row."""
+    payload = _parse(path)
+    header = payload[0]
+    if not header or not all(isinstance(name, str) and name.strip() for name in header):
+        raise SourceFileError(path, "the first row is not a header of column names")
+    header = [name.strip() for name in header]
+    flow = flow_of(path, header)
+    spec = COLUMNS[flow]
+    required = [spec["commodity"], "CTY_CODE", spec["value"], spec["quantity"], UNIT]
+    check_columns(path, header, required)
+    if "time" not in header and not {"YEAR", "MONTH"} <= set(header):
+        raise SourceFileError(
+            path, "no month: the header has neither time nor YEAR and MONTH (pull with time=YYYY-MM)"
+        )
+
+    rows = payload[1:]
+    for number, row in enumerate(rows, start=1):
+        if len(row) != len(header):
+            raise SourceFileError(
+                path,
+                f"row {number} has {len(row)} values but the header has {len(header)}; "
+                "the file is damaged or not one API response",
+            )
+    # A variable in `get` and in the predicates comes back twice: one column if they agree.
+    first_index: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name not in first_index:
+            first_index[name] = index
+            continue
+        keep = first_index[name]
+        for number, row in enumerate(rows, start=1):
+            if row[index] != row[keep]:
+                raise SourceFileError(
+                    path,
+                    f"column {name} appears twice and row {number} holds {row[keep]!r} and {row[index]!r}",
+                )
+    data = {
+        name: [_cell(path, number, name, row[index]) for number, row in enumerate(rows, start=1)]
+        for name, index in first_index.items()
+    }
+    frame = pl.DataFrame(data, schema={name: pl.String for name in first_index})
+    missing = [c for c in spec["optional"] if c not in frame.columns]
+    return (
+        frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+        .with_row_index(ROW_NUMBER, offset=1)
+        .with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    )
+
+
+# --- normalise --------------------------------------------------------------------------------
+
+
+def _number_rules(column: str, present: list[str]) -> list[tuple[pl.Expr, str]]:
+    if column not in present:
+        return []
+    return [
+        (not_a_number(column), f"{column} is not a number"),
+        ((to_number(column) < 0).fill_null(False), f"{column} is negative"),
+    ]
+
+
+def normalise(raw: pl.DataFrame) -> pl.DataFrame:
+    flow = flow_of("<frame>", raw.columns)
+    spec = COLUMNS[flow]
+    countries = (
+        reference.seed("countries")
+        .filter(~pl.col("is_aggregate").fill_null(False) & pl.col("census_code").is_not_null())
+        .select(pl.col("census_code").alias("cty_code"), pl.col("iso3").alias("_country_iso3"))
+    )
+    # "-" (the world total) is listed with the groupings in the seed, but it is a total, not a
+    # grouping: downstream keeps it as WLD while it drops every grouping.
+    groupings = (
+        reference.seed("census_groupings")
+        .filter(pl.col("census_code") != WORLD_CODE)["census_code"]
+        .implode()
+    )
+    products = reference.products(NAME)
+
+    if "time" in raw.columns:
+        time_text = pl.col("time").str.strip_chars()
+    else:
+        time_text = pl.format(
+            "{}-{}", pl.col("YEAR").str.strip_chars(), pl.col("MONTH").str.strip_chars().str.zfill(2)
+        )
+    period_start = pl.when(time_text.str.contains(r"^\d{4}-\d{2}$")).then(
+        pl.concat_str(time_text, pl.lit("-01")).str.to_date("%Y-%m-%d", strict=False)
+    )
+    mass_factor = pl.col("quantity_unit").replace_strict(
+        MASS_UNITS_TO_KG, default=None, return_dtype=pl.Float64
+    )
+    cty_code = pl.col("CTY_CODE").str.strip_chars()
+    is_world = cty_code == WORLD_CODE
+    typed = raw.with_columns(
+        pl.lit(flow).alias("flow"),
+        time_text.alias("_time"),
+        period_start.alias("period_start"),
+        cty_code.alias("cty_code"),
+        is_world.alias("is_world_partner"),
+        (
+            ~is_world
+            & (cty_code.is_in(groupings) | cty_code.str.starts_with("0") | cty_code.str.ends_with("XXX"))
+        ).alias("is_grouping"),
+        pl.col(spec["commodity"]).str.strip_chars().alias("commodity"),
+        (pl.col("DF").str.strip_chars() if flow == EXPORT else pl.lit(None, dtype=pl.String)).alias(
+            "df_code"
+        ),
+        to_number(spec["value"]).alias("value_usd"),
+        pl.lit(VALUE_BASIS[flow]).alias("value_basis"),
+        (to_number("CON_VAL_MO") if flow == IMPORT else pl.lit(None, dtype=pl.Float64)).alias(
+            "con_value_usd"
+        ),
+        (to_number("GEN_CIF_MO") if flow == IMPORT else pl.lit(None, dtype=pl.Float64)).alias(
+            "gen_cif_value_usd"
+        ),
+        to_number(spec["quantity"]).alias("quantity"),
+        pl.col(UNIT).str.strip_chars().str.to_uppercase().alias("quantity_unit"),
+    ).with_columns(
+        pl.col("period_start").dt.strftime("%Y-%m").alias("period"),
+        pl.col("period_start").dt.year().alias("year"),
+        pl.col("period_start").dt.month().alias("month"),
+        # A zero mass on a shipment with value is "not declared", never 0 kg.
+        pl.when(mass_factor.is_not_null() & ((pl.col("quantity") > 0) | (pl.col("value_usd") == 0)))
+        .then(pl.col("quantity") * mass_factor)
+        .alias("net_weight_kg"),
+    )
+    typed = typed.join(countries, on="cty_code", how="left").with_columns(
+        pl.when(pl.col("is_world_partner"))
+        .then(pl.lit("WLD"))
+        .otherwise(pl.col("_country_iso3"))
+        .alias("partner_iso3")
+    )
+    known_product = (
+        typed.select(ROW_NUMBER, "commodity", "year")
+        .join(products, left_on="commodity", right_on="product_code", how="inner")
+        .filter(pl.col("year").is_between(pl.col("valid_from_year"), pl.col("valid_to_year")))
+        .select(ROW_NUMBER)
+        .unique()
+        .with_columns(pl.lit(True).alias("_known_product"))
+    )
+    typed = typed.join(known_product, on=ROW_NUMBER, how="left")
+
+    today = datetime.date.today()
+    present = raw.columns
+    period_rules: list[tuple[pl.Expr, str | pl.Expr]] = []
+    if "time" in present and {"YEAR", "MONTH"} <= set(present):
+        declared = pl.format(
+            "{}-{}", pl.col("YEAR").str.strip_chars(), pl.col("MONTH").str.strip_chars().str.zfill(2)
+        )
+        period_rules.append(
+            (
+                (declared != pl.col("_time")).fill_null(True),
+                pl.format("time {} does not match YEAR/MONTH {}", pl.col("_time"), declared),
+            )
+        )
+    value_column = spec["value"]
+    reason = first_reason(
+        (
+            pl.col("period_start").is_null(),
+            pl.format("time {} is not YYYY-MM", pl.col("_time").fill_null("<missing>")),
+        ),
+        (
+            ~pl.col("period_start").is_between(FIRST_MONTH, today.replace(day=1)),
+            pl.format("time {} is out of range (2010-01 to this month)", pl.col("_time")),
+        ),
+        *period_rules,
+        (pl.col("cty_code").is_null() | (pl.col("cty_code") == ""), "CTY_CODE is missing"),
+        (
+            pl.col("partner_iso3").is_null() & ~pl.col("is_grouping"),
+            pl.format("unknown partner code {}", pl.col("cty_code")),
+        ),
+        (
+            ~pl.col("commodity").str.contains(r"^\d{10}$"),
+            pl.format(
+                "{} {} is not a 10-digit code",
+                pl.lit(spec["commodity"]),
+                pl.col("commodity").fill_null("<missing>"),
+            ),
+        ),
+        (
+            pl.col("_known_product").is_null(),
+            pl.format("unknown product code {} for {}", pl.col("commodity"), pl.col("year")),
+        ),
+        (
+            (~pl.col("df_code").is_in(DF_CODES)).fill_null(False),
+            pl.format("DF {} is not 1 (domestic) or 2 (foreign)", pl.col("df_code")),
+        ),
+        (not_a_number(value_column), f"{value_column} is not a number"),
+        (pl.col("value_usd").is_null(), f"{value_column} is missing"),
+        (pl.col("value_usd") < 0, f"{value_column} is negative"),
+        *_number_rules("CON_VAL_MO", present if flow == IMPORT else []),
+        *_number_rules("GEN_CIF_MO", present if flow == IMPORT else []),
+        *_number_rules(spec["quantity"], present),
+    )
+    return (
+        typed.with_columns(reason.alias(REJECT_REASON))
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .cast(LANDING_SCHEMA)
+    )  # type: ignore[arg-type]
+
+
+# --- GX suite ---------------------------------------------------------------------------------
+
+
+def suite() -> list[Expectation]:
+    return [
+        (
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": list(LANDING_SCHEMA) + ["_unit_value_usd_per_kg"], "exact_match": True},
+        ),
+        *[
+            ("ExpectColumnValuesToNotBeNull", {"column": c})
+            for c in (
+                "flow",
+                "period",
+                "period_start",
+                "year",
+                "month",
+                "cty_code",
+                "is_world_partner",
+                "is_grouping",
+                "commodity",
+                "value_usd",
+                "value_basis",
+            )
+        ],
+        ("ExpectColumnValuesToBeInSet", {"column": "flow", "value_set": [IMPORT, EXPORT]}),
+        ("ExpectColumnValuesToBeInSet", {"column": "value_basis", "value_set": list(VALUE_BASIS.values())}),
+        ("ExpectColumnValuesToBeInSet", {"column": "df_code", "value_set": DF_CODES}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(0[1-9]|1[0-2])$"}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "commodity", "regex": r"^\d{10}$"}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "partner_iso3", "regex": r"^[A-Z]{3}$"}),
+        ("ExpectColumnValuesToBeBetween", {"column": "month", "min_value": 1, "max_value": 12}),
+        ("ExpectColumnValuesToBeBetween", {"column": "value_usd", "min_value": 0}),
+        ("ExpectColumnValuesToBeBetween", {"column": "con_value_usd", "min_value": 0}),
+        ("ExpectColumnValuesToBeBetween", {"column": "gen_cif_value_usd", "min_value": 0}),
+        ("ExpectColumnValuesToBeBetween", {"column": "quantity", "min_value": 0}),
+        ("ExpectColumnValuesToBeBetween", {"column": "net_weight_kg", "min_value": 0}),
+        ("ExpectCompoundColumnsToBeUnique", {"column_list": RECORD_KEY}),
+        # Declared unit values of these lines sit between cents and tens of thousands of USD/kg; a
+        # load where many rows fall outside is a unit or scale error (a count read as kg, say).
+        (
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": "_unit_value_usd_per_kg",
+                "min_value": 0.01,
+                "max_value": 50000,
+                "mostly": 0.95,
+            },
+        ),
+    ]
+
+
+SPEC = SourceSpec(
+    name=NAME,
+    suffixes=(".json",),
+    read=read,
+    normalise=normalise,
+    suite=suite,
+    landing_schema=LANDING_SCHEMA,
+    revision_key=("flow", "period"),
+    description="US Census intltrade API JSON (imports/hs and exports/hs, array of arrays)",
+    derived_for_validation={"_unit_value_usd_per_kg": pl.col("value_usd") / pl.col("net_weight_kg")},
+)
+
+
+# --- live pull --------------------------------------------------------------------------------
+
+API_ROOT = "https://api.census.gov/data/timeseries/intltrade"
+ENDPOINTS = {IMPORT: "imports/hs", EXPORT: "exports/hs"}
+PULL_FIELDS = {
+    IMPORT: [
+        "I_COMMODITY",
+        "I_COMMODITY_SDESC",
+        "CTY_CODE",
+        "CTY_NAME",
+        "GEN_VAL_MO",
+        "CON_VAL_MO",
+        "GEN_CIF_MO",
+        "GEN_QY1_MO",
+        "CON_QY1_MO",
+        "UNIT_QY1",
+    ],
+    EXPORT: [
+        "E_COMMODITY",
+        "E_COMMODITY_SDESC",
+        "CTY_CODE",
+        "CTY_NAME",
+        "ALL_VAL_MO",
+        "QTY_1_MO",
+        "UNIT_QY1",
+    ],
+}
+# Every rare-earth line of the seed sits under one of these headings.
+MONTH_WILDCARDS = ("2805*", "2846*", "8505*")
+MAX_ATTEMPTS = 5
+# Read at call time, so tests can replace it with tenacity's `wait_none()`.
+RETRY_WAIT = wait_exponential(multiplier=2, min=2, max=60)
+TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+NO_DATA = "no data: Census returns 204 for a comma list of commodities; use one wildcard per call"
+HTML_RESPONSE = "the response is an HTML page: the API key is missing or invalid"
+
+
+class CensusPullError(Exception):
+    """A pull that returned no usable data. The message never contains the API key."""
+
+
+class CensusNoData(CensusPullError):
+    """HTTP 204 / empty body: nothing for that query (or a comma list of commodities)."""
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, status: int):
+        self.status = status
+        super().__init__(f"HTTP {status}")
+
+
+def redact(text: str, api_key: str = "") -> str:
+    """`key=...` in any URL, and the key itself wherever it appears, replaced by REDACTED."""
+    text = re.sub(r"(?i)\b(key=)[^&\s\"'<>]*", r"\1REDACTED", text)
+    return text.replace(api_key, "REDACTED") if api_key else text
+
+
+def _log_retry(shown: str) -> Any:
+    def log(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning(
+            "census pull %s: attempt %d failed (%s), retrying",
+            shown,
+            state.attempt_number,
+            type(error).__name__ if not isinstance(error, _RetryableStatus) else error,
+        )
+
+    return log
+
+
+def pull(
+    flow: str,
+    month: str,
+    api_key: str,
+    commodity: str = "2846*",
+    client: httpx.Client | None = None,
+) -> bytes:
+    """One month of one flow for one commodity code or wildcard, as the API's response bytes.
+
+    Retries 429, 5xx, timeouts and network errors with exponential backoff (at most
+    MAX_ATTEMPTS calls). Raises `CensusPullError` with the URL shown with the key redacted.
+    """
+    if flow not in ENDPOINTS:
+        raise ValueError(f"flow must be {IMPORT!r} or {EXPORT!r}, not {flow!r}")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise ValueError(f"month must be YYYY-MM, not {month!r}")
+    if "," in commodity:
+        raise ValueError(f"{NO_DATA} (got {commodity!r})")
+    if not api_key:
+        raise ValueError("api_key is empty: the Census API answers an HTML page without a key")
+    url = f"{API_ROOT}/{ENDPOINTS[flow]}"
+    params = {
+        "get": ",".join(PULL_FIELDS[flow]),
+        COLUMNS[flow]["commodity"]: commodity,
+        "time": month,
+        "SUMMARY_LVL": "DET",
+        "COMM_LVL": "HS10",
+        "key": api_key,
+    }
+    shown = redact(str(httpx.URL(url, params=params)), api_key)
+    logger.info("census pull %s", shown)
+
+    own_client = client is None
+    http = client if client is not None else httpx.Client(timeout=TIMEOUT)
+
+    def attempt() -> httpx.Response:
+        response = http.get(url, params=params)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _RetryableStatus(response.status_code)
+        return response
+
+    retrying = Retrying(
+        stop=stop_after_attempt(MAX_ATTEMPTS),
+        wait=RETRY_WAIT,
+        retry=retry_if_exception_type((_RetryableStatus, httpx.TimeoutException, httpx.NetworkError)),
+        before_sleep=_log_retry(shown),
+        reraise=True,
+    )
+    try:
+        response = retrying(attempt)
+    except _RetryableStatus as err:
+        raise CensusPullError(f"{shown}: HTTP {err.status} after {MAX_ATTEMPTS} attempts") from None
+    except httpx.HTTPError as err:
+        # `from None`: the httpx error carries the request, whose URL holds the key.
+        detail = redact(str(err), api_key)
+        raise CensusPullError(
+            f"{shown}: {type(err).__name__} after {MAX_ATTEMPTS} attempts: {detail}"
+        ) from None
+    finally:
+        if own_client:
+            http.close()
+
+    body = response.content
+    if response.status_code == 204 or not body.strip():
+        raise CensusNoData(
+            f"{shown}: {NO_DATA} (HTTP {response.status_code}, empty body; a 204 also means nothing "
+            "matched, or the month is not published yet)"
+        )
+    text = body.decode("utf-8", errors="replace")
+    if response.status_code != 200:
+        raise CensusPullError(f"{shown}: HTTP {response.status_code}: {redact(text.strip()[:200], api_key)}")
+    if looks_like_html(text):
+        raise CensusPullError(f"{shown}: {HTML_RESPONSE}")
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CensusPullError(f"{shown}: the response is not JSON ({err.msg} at line {err.lineno})") from None
+    if not (isinstance(payload, list) and payload and all(isinstance(r, list) for r in payload)):
+        raise CensusPullError(f"{shown}: the response is not an array of arrays with a header row")
+    return body
+
+
+def pull_month(
+    flow: str,
+    month: str,
+    api_key: str,
+    commodities: tuple[str, ...] = MONTH_WILDCARDS,
+    client: httpx.Client | None = None,
+) -> bytes:
+    """Every wildcard of one flow-month in one response-shaped payload (one header row).
+
+    The revision key is (flow, period): a file replaces every figure of an earlier file for the
+    same flow and month, so one file must carry the whole month. A wildcard with no trade (204)
+    adds nothing; all wildcards empty is an error.
+    """
+    header: list[str] | None = None
+    rows: list[list[Any]] = []
+    for commodity in commodities:
+        try:
+            payload = json.loads(pull(flow, month, api_key, commodity, client))
+        except CensusNoData:
+            logger.info("census pull %s %s %s: no data (204)", flow, month, commodity)
+            continue
+        if header is None:
+            header = payload[0]
+        elif payload[0] != header:
+            raise CensusPullError(f"{flow} {month} {commodity}: header differs from the first wildcard's")
+        rows.extend(payload[1:])
+    if header is None:
+        raise CensusNoData(
+            f"{flow} {month}: {NO_DATA} (every wildcard of {', '.join(commodities)} was empty)"
+        )
+    # The API's own layout: one row per line.
+    lines = [json.dumps(row, ensure_ascii=False) for row in [header, *rows]]
+    return ("[" + ",\n".join(lines) + "]").encode("utf-8")

@@ -1,0 +1,598 @@
+"""China customs (GACC) statistics: the online query platform's CSV export, and XLSX.
+
+This module owns reading one GACC export file (CSV or XLSX), turning it into the typed landing
+schema with a reject reason per row, and the file's GX suite.
+
+Format traps handled here:
+- Encoding: the platform writes GBK; files re-saved elsewhere are UTF-8, with or without a BOM.
+  Bytes are decoded strictly, UTF-8 first (a BOM means UTF-8 and nothing else), then GB18030
+  (a superset of GBK). Nothing is ever decoded loosely, so a GBK file never becomes mojibake;
+  a UTF-8 file with a few corrupt bytes is refused rather than read as GB18030 nonsense, and
+  charset_normalizer is asked only to word the error when neither encoding fits.
+- Chinese headers (数据年月, 商品编码, 商品名称, 贸易伙伴编码, 贸易伙伴名称, 第一数量, 第一计量单位,
+  第二数量, 第二计量单位) with stray spaces around them, and exactly one value column: 人民币 (CNY)
+  or 美元 (USD). 贸易方式编码/贸易方式 (trade mode) and 注册地编码/注册地 (registration place) are
+  optional; a file that has them holds several rows per partner, kept here and summed downstream.
+- Numbers with thousands separators ("1,234,567"); anything else with a comma or a second dot
+  ("12,34", "1.234.567": another locale) is not a number and the row is quarantined.
+- Periods "202503", "2025-03", "2025年03月", "2025年3月", and China's combined January+February
+  ("2025年1-2月", "202501-02", "2025-01~02", "202501-202502"), landed as one two-month period
+  (freq M2, period 2025-01/02), never split over two months. Any other range (cumulative
+  "1-3月" figures) is not monthly data and is quarantined.
+- No flow column: the flow comes from the inbox folder (gacc/exports/, gacc/imports/) or from
+  出口 / 进口 in the file name; a file with neither, or with conflicting hints, is refused.
+- Partners: the 3-digit GACC code is checked against the Chinese name in the seed `countries`
+  (gacc_code, gacc_name); the world total 总值 (code 000 or empty) becomes WLD.
+- Units: kilograms come only from 千克 (×1) and 吨 (×1000) in the first unit; a count (个, 套, ...)
+  never becomes kg, and a declared zero mass on a valued row is "not declared", not 0 kg.
+- XLSX: read with calamine, every cell as text; integer-valued numeric cells come back without
+  ".0", and a partner code stored as a number (0 for 000) gets its leading zeros back.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from dagster_project.lib import reference
+from dagster_project.sources.base import (
+    REJECT_REASON,
+    ROW_NUMBER,
+    Expectation,
+    SourceFileError,
+    SourceSpec,
+    check_columns,
+    data_suffix,
+    first_reason,
+    looks_like_html,
+    read_bytes,
+    read_csv_strings,
+)
+
+NAME = "gacc"
+PERIOD = "数据年月"
+PRODUCT_CODE = "商品编码"
+PRODUCT_NAME = "商品名称"
+PARTNER_CODE = "贸易伙伴编码"
+PARTNER_NAME = "贸易伙伴名称"
+QUANTITY_1 = "第一数量"
+UNIT_1 = "第一计量单位"
+QUANTITY_2 = "第二数量"
+UNIT_2 = "第二计量单位"
+TRADE_MODE_CODE = "贸易方式编码"
+TRADE_MODE = "贸易方式"
+REGISTRATION_PLACE_CODE = "注册地编码"
+REGISTRATION_PLACE = "注册地"
+REQUIRED = [
+    PERIOD,
+    PRODUCT_CODE,
+    PRODUCT_NAME,
+    PARTNER_CODE,
+    PARTNER_NAME,
+    QUANTITY_1,
+    UNIT_1,
+    QUANTITY_2,
+    UNIT_2,
+]
+OPTIONAL = [TRADE_MODE_CODE, TRADE_MODE, REGISTRATION_PLACE_CODE, REGISTRATION_PLACE]
+VALUE_COLUMNS = {"人民币": "CNY", "美元": "USD"}
+CURRENCIES = list(VALUE_COLUMNS.values())
+# Added by `read`, kept in quarantine so a rejected row still shows where its flow came from.
+FLOW_COLUMN = "_flow_from_path"
+CURRENCY_COLUMN = "_currency_from_header"
+VALUE_COLUMN = "_value_text"
+
+FLOW_FOLDERS = {"exports": "export", "imports": "import"}
+FLOW_WORDS = {"出口": "export", "进口": "import"}
+FLOWS = ["export", "import"]
+BOTH_FLOWS_WORD = "进出口"
+MASS_UNITS_TO_KG = {"千克": 1.0, "吨": 1000.0}
+WORLD_NAME = "总值"
+WORLD_CODE = "000"
+REPORTER_ISO3 = "CHN"
+FREQS = ["M", "M2"]
+FIRST_YEAR = 1990
+LAST_YEAR = 2099
+
+LANDING_SCHEMA: dict[str, pl.DataType] = {
+    "flow": pl.String,
+    "freq": pl.String,
+    "period": pl.String,
+    "period_start": pl.Date,
+    "year": pl.Int32,
+    "month": pl.Int32,
+    "reporter_iso3": pl.String,
+    "product_code": pl.String,
+    "partner_code": pl.String,
+    "partner_name": pl.String,
+    "partner_iso3": pl.String,
+    "is_world_partner": pl.Boolean,
+    "trade_mode_code": pl.String,
+    "trade_mode": pl.String,
+    "registration_place_code": pl.String,
+    "registration_place": pl.String,
+    "quantity_1": pl.Float64,
+    "unit_1": pl.String,
+    "quantity_2": pl.Float64,
+    "unit_2": pl.String,
+    "net_weight_kg": pl.Float64,
+    "value": pl.Float64,
+    "currency": pl.String,
+    "value_usd": pl.Float64,
+}
+RECORD_KEY = [
+    "flow",
+    "period",
+    "product_code",
+    "partner_code",
+    "trade_mode_code",
+    "registration_place_code",
+]
+
+# --- the flow, from where the file sits ----------------------------------------------------------
+
+WHERE_TO_PUT_IT = "put it in gacc/exports/ or gacc/imports/ in the inbox (or have 出口 or 进口 in its name)"
+
+
+def flow_from_path(path: Path) -> str:
+    """GACC exports have no flow column: the inbox folder or the file name says which flow it is.
+
+    Only folders below the last `gacc` folder count (a file outside an inbox: its own folder),
+    so an unrelated `exports` higher up the path never decides the flow.
+    """
+    folders = [part.lower() for part in path.parent.parts]
+    if "gacc" in folders:
+        folders = folders[len(folders) - folders[::-1].index("gacc") :]
+    else:
+        folders = folders[-1:]
+    by_folder = {FLOW_FOLDERS[f] for f in folders if f in FLOW_FOLDERS}
+    if len(by_folder) > 1:
+        raise SourceFileError(path, f"is under both an exports/ and an imports/ folder; {WHERE_TO_PUT_IT}")
+    # 进出口 ("imports and exports") contains 出口 but names both flows.
+    both_in_name = BOTH_FLOWS_WORD in path.name
+    by_name = {flow for word, flow in FLOW_WORDS.items() if word in path.name.replace(BOTH_FLOWS_WORD, "")}
+    if by_folder:
+        (flow,) = by_folder
+        if by_name and by_name != by_folder and not both_in_name:
+            folder = "exports" if flow == "export" else "imports"
+            other = next(word for word, f in FLOW_WORDS.items() if f != flow)
+            raise SourceFileError(
+                path,
+                f"is in gacc/{folder}/ but its name says {other}; move it to the right folder or rename it",
+            )
+        return flow
+    if both_in_name or len(by_name) > 1:
+        raise SourceFileError(
+            path,
+            "its name says both imports and exports (进出口) but the file has no flow column; "
+            f"export each flow separately and {WHERE_TO_PUT_IT}",
+        )
+    if by_name:
+        (flow,) = by_name
+        return flow
+    raise SourceFileError(
+        path,
+        f"no flow: a GACC export has no flow column, so the flow comes from where the file is; "
+        f"{WHERE_TO_PUT_IT}",
+    )
+
+
+# --- decoding ------------------------------------------------------------------------------------
+
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _guess(data: bytes) -> str:
+    """charset_normalizer's guess, for the error message only (it never decodes a file here)."""
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(data[:200_000]).best()
+    return best.encoding if best is not None else "unknown"
+
+
+def decode_text(path: Path, data: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-8 (a BOM is removed and then means UTF-8 only), else GB18030."""
+    if not data.strip():
+        raise SourceFileError(path, "file is empty")
+    if data.startswith(ZIP_MAGIC):
+        raise SourceFileError(path, "is a zip file (an XLSX workbook?) named .csv; rename it to .xlsx")
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as err:
+            raise SourceFileError(
+                path,
+                f"has a UTF-8 BOM but is not valid UTF-8 (byte {err.start + 3}: {err.reason}); "
+                "re-export the file from the query platform",
+            ) from err
+    try:
+        text, encoding = data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        # Mostly-valid UTF-8 with a few broken bytes would still "decode" as GB18030, into
+        # nonsense: refuse it instead. Real GBK text forms valid UTF-8 sequences only by chance.
+        loose = data.decode("utf-8", errors="replace")
+        broken = loose.count("\ufffd")
+        valid = sum(1 for ch in loose if ord(ch) > 127) - broken
+        if valid >= 10 * broken:
+            raise SourceFileError(
+                path,
+                f"is UTF-8 with {broken} corrupt byte sequence(s) (first at byte {utf8_error.start}); "
+                "re-export the file from the query platform",
+            ) from utf8_error
+        try:
+            text, encoding = data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError as err:
+            raise SourceFileError(
+                path,
+                f"is neither UTF-8 nor GBK/GB18030 text (byte {err.start}: {err.reason}; "
+                f"charset_normalizer guesses {_guess(data)}); "
+                "save it as CSV in GBK or UTF-8, as the query platform exports it",
+            ) from err
+    if "\x00" in text:
+        raise SourceFileError(
+            path,
+            f"contains NUL characters (UTF-16 text or a binary file? charset_normalizer guesses "
+            f"{_guess(data)}); save it as CSV in GBK or UTF-8",
+        )
+    return text, encoding
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _read_xlsx(path: Path) -> pl.DataFrame:
+    data = read_bytes(path)
+    if not data.strip():
+        raise SourceFileError(path, "file is empty")
+    if not data.startswith(ZIP_MAGIC):
+        if looks_like_html(data[:2000].decode("utf-8", errors="replace")):
+            raise SourceFileError(path, "is an HTML page, not XLSX (an error page saved as .xlsx?)")
+        raise SourceFileError(path, "is not an XLSX workbook (no zip signature); export it again as .xlsx")
+    try:
+        # Every cell as text (infer_schema_length=0), so row rules decide what a bad number is.
+        frame = pl.read_excel(io.BytesIO(data), engine="calamine", infer_schema_length=0)
+    except pl.exceptions.NoDataError as err:
+        raise SourceFileError(path, "the first sheet is empty") from err
+    except fastexcel.FastExcelError as err:
+        raise SourceFileError(path, f"cannot read as XLSX: {str(err).splitlines()[0]}") from err
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    check_columns(path, frame.columns, REQUIRED)
+    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    text, encoding = decode_text(path, read_bytes(path))
+    try:
+        return read_csv_strings(path, REQUIRED, text=text)
+    except SourceFileError as err:
+        if encoding != "gb18030" or not err.problem.startswith("missing required"):
+            raise
+        # Big5 and other legacy encodings decode as (wrong) GB18030: the headers show it.
+        raise SourceFileError(
+            path,
+            f"{err.problem} (read as GB18030; charset_normalizer guesses {_guess(read_bytes(path))}; "
+            "save it as GBK or UTF-8)",
+        ) from err
+
+
+def read(path: Path) -> pl.DataFrame:
+    suffix = data_suffix(path)
+    if suffix not in (".csv", ".xlsx"):
+        raise SourceFileError(
+            path, f"unsupported file type {suffix!r}; gacc takes .csv or .xlsx (re-save an .xls as .xlsx)"
+        )
+    flow = flow_from_path(path)
+    frame = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
+    value_columns = [c for c in VALUE_COLUMNS if c in frame.columns]
+    if not value_columns:
+        raise SourceFileError(
+            path,
+            f"missing the value column: 人民币 (CNY) or 美元 (USD); found {', '.join(frame.columns[1:21])}",
+        )
+    if len(value_columns) > 1:
+        raise SourceFileError(path, "has both 人民币 and 美元 value columns; export one currency per file")
+    (value_column,) = value_columns
+    missing = [c for c in OPTIONAL if c not in frame.columns]
+    frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+    cells = [c for c in frame.columns if c != ROW_NUMBER]
+    # A blank line (often the last one of an export) is not a record; XLSX drops them the same way.
+    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells)
+    return frame.filter(~blank).with_columns(
+        pl.lit(flow).alias(FLOW_COLUMN),
+        pl.lit(VALUE_COLUMNS[value_column]).alias(CURRENCY_COLUMN),
+        pl.col(value_column).alias(VALUE_COLUMN),
+    )
+
+
+# --- periods -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    freq: str | None = None
+    period: str | None = None
+    year: int | None = None
+    month: int | None = None
+    problem: str | None = None
+
+
+_MONTH_PATTERNS = [
+    re.compile(r"^(\d{4})(\d{2})$"),
+    re.compile(r"^(\d{4})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月$"),
+]
+_RANGE_PATTERNS = [
+    re.compile(r"^(\d{4})年(\d{1,2})月?\s*[-~至]\s*(\d{1,2})月$"),
+    re.compile(r"^(\d{4})(\d{2})\s*[-~]\s*(\d{2})$"),
+    re.compile(r"^(\d{4})-(\d{2})\s*~\s*(\d{2})$"),
+    re.compile(r"^(\d{4})(\d{2})\s*[-~]\s*(\d{4})(\d{2})$"),
+    re.compile(r"^(\d{4})-(\d{2})\s*~\s*(\d{4})-(\d{2})$"),
+]
+
+
+def parse_period(text: str | None) -> Period:
+    """One month (freq M), or January+February combined (freq M2, period yyyy-01/02)."""
+    if text is None or not text.strip():
+        return Period(problem="period (数据年月) is missing")
+    text = text.strip()
+    for pattern in _MONTH_PATTERNS:
+        if match := pattern.match(text):
+            year, month = int(match[1]), int(match[2])
+            if not 1 <= month <= 12:
+                return Period(problem=f"period {text} has no month {month}")
+            return Period("M", f"{year}-{month:02d}", year, month)
+    for pattern in _RANGE_PATTERNS:
+        if match := pattern.match(text):
+            groups = [int(g) for g in match.groups()]
+            if len(groups) == 4:
+                year, first, end_year, last = groups
+                if end_year != year:
+                    return Period(problem=f"period {text} spans two years")
+            else:
+                year, first, last = groups
+            if (first, last) != (1, 2):
+                return Period(
+                    problem=f"period {text} spans months {first}-{last}: only January+February come "
+                    "combined (a cumulative figure is not monthly data; export single months)"
+                )
+            return Period("M2", f"{year}-01/02", year, 1)
+    return Period(
+        problem=f"unknown period format {text} (expected e.g. 202503, 2025-03, 2025年3月 or 2025年1-2月)"
+    )
+
+
+def _periods(raw: pl.Series) -> pl.DataFrame:
+    texts = raw.unique().to_list()
+    parsed = [parse_period(t) for t in texts]
+    return pl.DataFrame(
+        {
+            PERIOD: texts,
+            "freq": [p.freq for p in parsed],
+            "period": [p.period for p in parsed],
+            "year": [p.year for p in parsed],
+            "month": [p.month for p in parsed],
+            "_period_problem": [p.problem for p in parsed],
+        },
+        schema={
+            PERIOD: pl.String,
+            "freq": pl.String,
+            "period": pl.String,
+            "year": pl.Int32,
+            "month": pl.Int32,
+            "_period_problem": pl.String,
+        },
+    )
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+# Plain digits, or digits grouped by thousands with commas; a dot only before the decimals.
+_NUMBER = r"^-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$"
+
+
+def number(column: str) -> pl.Expr:
+    """A number from a cell such as "1,234,567" or "12.5"; null when empty or not a number."""
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text.str.contains(_NUMBER)).then(text.str.replace_all(",", "").cast(pl.Float64))
+
+
+def not_a_number(column: str) -> pl.Expr:
+    text = pl.col(column).str.strip_chars()
+    return text.is_not_null() & (text != "") & ~text.str.contains(_NUMBER)
+
+
+def _text(column: str) -> pl.Expr:
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text != "").then(text)
+
+
+# --- normalise -----------------------------------------------------------------------------------
+
+
+def _partners() -> pl.DataFrame:
+    return (
+        reference.seed("countries")
+        .filter(pl.col("gacc_code").is_not_null())
+        .select(
+            pl.col("gacc_code").alias("partner_code"),
+            pl.col("iso3").alias("_seed_iso3"),
+            pl.col("gacc_name").alias("_seed_name"),
+        )
+    )
+
+
+def normalise(raw: pl.DataFrame) -> pl.DataFrame:
+    products = reference.products(NAME)
+    code_text = _text(PARTNER_CODE)
+    typed = raw.with_columns(
+        pl.col(FLOW_COLUMN).alias("flow"),
+        pl.lit(REPORTER_ISO3).alias("reporter_iso3"),
+        _text(PRODUCT_CODE).alias("product_code"),
+        # An XLSX numeric cell drops leading zeros (000 → 0); GACC partner codes are 3 digits.
+        pl.when(code_text.str.contains(r"^\d{1,3}$"))
+        .then(code_text.str.zfill(3))
+        .otherwise(code_text)
+        .alias("partner_code"),
+        _text(PARTNER_NAME).alias("partner_name"),
+        _text(TRADE_MODE_CODE).alias("trade_mode_code"),
+        _text(TRADE_MODE).alias("trade_mode"),
+        _text(REGISTRATION_PLACE_CODE).alias("registration_place_code"),
+        _text(REGISTRATION_PLACE).alias("registration_place"),
+        number(QUANTITY_1).alias("quantity_1"),
+        _text(UNIT_1).alias("unit_1"),
+        number(QUANTITY_2).alias("quantity_2"),
+        _text(UNIT_2).alias("unit_2"),
+        number(VALUE_COLUMN).alias("value"),
+        pl.col(CURRENCY_COLUMN).alias("currency"),
+    )
+    typed = typed.join(_periods(raw[PERIOD]), on=PERIOD, how="left", nulls_equal=True)
+    typed = typed.join(_partners(), on="partner_code", how="left")
+    # The world total: 总值 with code 000 or no code.
+    is_world = (pl.col("partner_name") == WORLD_NAME) & (
+        pl.col("partner_code").is_null() | (pl.col("partner_code") == WORLD_CODE)
+    )
+    mass_factor = pl.col("unit_1").replace_strict(MASS_UNITS_TO_KG, default=None, return_dtype=pl.Float64)
+    typed = typed.with_columns(
+        is_world.fill_null(False).alias("is_world_partner"),
+        pl.when(is_world).then(pl.lit("WLD")).otherwise(pl.col("_seed_iso3")).alias("partner_iso3"),
+        pl.when(is_world).then(pl.lit(WORLD_CODE)).otherwise(pl.col("partner_code")).alias("partner_code"),
+        pl.date(pl.col("year"), pl.col("month"), 1).alias("period_start"),
+        # A declared zero mass on a shipment with value is "not declared", never 0 kg.
+        pl.when((pl.col("quantity_1") > 0) | (pl.col("value") == 0))
+        .then(pl.col("quantity_1") * mass_factor)
+        .alias("net_weight_kg"),
+        pl.when(pl.col("currency") == "USD").then(pl.col("value")).alias("value_usd"),
+    )
+    known_product = (
+        typed.select(ROW_NUMBER, "product_code", "year")
+        .join(products, on="product_code", how="inner")
+        .filter(pl.col("year").is_between(pl.col("valid_from_year"), pl.col("valid_to_year")))
+        .select(ROW_NUMBER)
+        .unique()
+        .with_columns(pl.lit(True).alias("_known_product"))
+    )
+    typed = typed.join(known_product, on=ROW_NUMBER, how="left")
+    value_header = pl.when(pl.col("currency") == "USD").then(pl.lit("美元")).otherwise(pl.lit("人民币"))
+    declared_code = pl.col("partner_code").fill_null("<empty>")
+    declared_name = pl.col("partner_name").fill_null("<empty>")
+    reason = first_reason(
+        (pl.col("_period_problem").is_not_null(), pl.col("_period_problem")),
+        (
+            ~pl.col("year").is_between(FIRST_YEAR, LAST_YEAR),
+            pl.format("period {} is out of range ({}-{})", pl.col(PERIOD), FIRST_YEAR, LAST_YEAR),
+        ),
+        (
+            ~pl.col("product_code").str.contains(r"^(\d{8}|\d{10})$"),
+            pl.format(
+                "product code {} is not an 8- or 10-digit national code",
+                pl.col("product_code").fill_null("<empty>"),
+            ),
+        ),
+        (
+            pl.col("_known_product").is_null(),
+            pl.format("unknown product code {} for {}", pl.col("product_code"), pl.col("year")),
+        ),
+        (
+            # 000 is the world code: any other name under it is a mislabelled row.
+            ((pl.col("partner_code") == WORLD_CODE) & ~is_world).fill_null(False),
+            pl.format("partner code 000 is 总值 (world) in the code list, file says {}", declared_name),
+        ),
+        (
+            ~is_world & ~pl.col("partner_code").str.contains(r"^\d{3}$"),
+            pl.format("partner code {} is not a 3-digit GACC code", declared_code),
+        ),
+        (
+            ~is_world & pl.col("_seed_iso3").is_null(),
+            pl.format("unknown partner code {}", pl.col("partner_code")),
+        ),
+        (
+            ~is_world & (pl.col("_seed_name") != declared_name),
+            pl.format(
+                "partner code {} is {} in the code list, file says {}",
+                pl.col("partner_code"),
+                pl.col("_seed_name"),
+                declared_name,
+            ),
+        ),
+        (not_a_number(VALUE_COLUMN), pl.format("{} value {} is not a number", value_header, VALUE_COLUMN)),
+        (pl.col("value").is_null(), pl.format("{} value is missing", value_header)),
+        (pl.col("value") < 0, pl.format("{} value is negative", value_header)),
+        (not_a_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
+        (not_a_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
+        ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),
+        ((pl.col("quantity_2") < 0).fill_null(False), "第二数量 is negative"),
+    )
+    return (
+        typed.with_columns(reason.alias(REJECT_REASON))
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .cast(LANDING_SCHEMA)
+    )  # type: ignore[arg-type]
+
+
+# --- the GX suite --------------------------------------------------------------------------------
+
+
+def suite() -> list[Expectation]:
+    return [
+        (
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": list(LANDING_SCHEMA) + ["_unit_value_per_kg"], "exact_match": True},
+        ),
+        *[
+            ("ExpectColumnValuesToNotBeNull", {"column": c})
+            for c in (
+                "flow",
+                "freq",
+                "period",
+                "period_start",
+                "year",
+                "month",
+                "reporter_iso3",
+                "product_code",
+                "partner_code",
+                "partner_iso3",
+                "value",
+                "currency",
+            )
+        ],
+        ("ExpectColumnValuesToBeInSet", {"column": "flow", "value_set": FLOWS}),
+        ("ExpectColumnValuesToBeInSet", {"column": "freq", "value_set": FREQS}),
+        ("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": CURRENCIES}),
+        ("ExpectColumnValuesToBeInSet", {"column": "reporter_iso3", "value_set": [REPORTER_ISO3]}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(\d{2}|01/02)$"}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "product_code", "regex": r"^(\d{8}|\d{10})$"}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "partner_code", "regex": r"^\d{3}$"}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "partner_iso3", "regex": r"^[A-Z]{3}$"}),
+        ("ExpectColumnValuesToBeBetween", {"column": "month", "min_value": 1, "max_value": 12}),
+        *[
+            ("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
+            for c in ("value", "value_usd", "quantity_1", "quantity_2", "net_weight_kg")
+        ],
+        ("ExpectCompoundColumnsToBeUnique", {"column_list": RECORD_KEY}),
+        # Declared unit values of rare-earth lines sit between a few cents and tens of thousands
+        # of USD per kg (up to about seven times that in CNY); many rows outside means a unit
+        # (千克 vs 吨) or scale error in the export.
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "_unit_value_per_kg", "min_value": 0.01, "max_value": 400_000, "mostly": 0.95},
+        ),
+    ]
+
+
+SPEC = SourceSpec(
+    name=NAME,
+    suffixes=(".csv", ".xlsx"),
+    read=read,
+    normalise=normalise,
+    suite=suite,
+    landing_schema=LANDING_SCHEMA,
+    revision_key=("flow", "freq", "period"),
+    description="China customs (GACC) statistics export, CSV (GBK or UTF-8) or XLSX, Chinese headers",
+    derived_for_validation={"_unit_value_per_kg": pl.col("value") / pl.col("net_weight_kg")},
+)

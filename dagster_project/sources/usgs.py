@@ -1,0 +1,356 @@
+"""USGS Mineral Commodity Summaries (MCS): the long data-release CSV, one statistic per row.
+
+Header `MCS chapter, Section, Commodity, Country, Statistics, Statistics_detail, Unit, Year, Value,
+Notes`, often followed by `Is critical mineral 2025`, `Other notes` or more columns (extra columns
+are tolerated and ignored, except `Other notes`, which is kept). Every row is landed, rare earths
+or not; `is_rare_earth` says which.
+
+Traps handled here:
+- Encoding: the release files are often cp1252 (the em dash of "Salient Statistics—United States"
+  is byte 0x97). Text is decoded strictly as UTF-8 (a BOM is removed), then as cp1252; anything else
+  is an error, and text that decodes but carries UTF-8-read-as-cp1252 sequences ("â€”", "Ã©") is
+  refused as double-encoded rather than landed as mojibake.
+- `Value` is text. The MCS legend (Appendix A) is followed: `W` withheld, `e`/`E` next to a number
+  estimated (`e1,200`, `1,200 E`), a lone `E` net exporter (it appears on net-import-reliance rows),
+  `NA`/`XX` not available, a lone dash (`—`, `–`, `-`, `--`) zero, `<1` and `>95` bounds, `10–20` /
+  `10-20` ranges, thousands separators. Withheld, estimated-without-number and not-available
+  values are flags with a NULL `value`, never 0; `value_text` keeps the cell as declared. A bound
+  goes to `value_low` / `value_high` (`<1`: high 1, `>50`: low 50), a range to both, with `value`
+  NULL. An empty cell is `not_available`. Any other text (for example "Large" in some reserves
+  rows) is quarantined as "unparseable value '...'".
+- `Year` is a 4-digit year; the release also writes spans for import sources (`2020-23`,
+  `2021–24`: `year` is the last year, `year_start` the first) and `2025_estimated` (year 2025, and a
+  plain number in that row is flagged `estimated`). Anything else, or a year outside 1900 to next
+  year, is quarantined.
+
+Revision: a newer MCS edition replaces an older one's figures for the same (commodity,
+statistic, statistic_detail, country, year); the unit is left out on purpose, so a restated unit
+replaces too. "Newer" means loaded later: load editions oldest first. A statistic whose
+`Statistics_detail` wording changed between editions is a different key and is not replaced.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.sources.base import (
+    REJECT_REASON,
+    ROW_NUMBER,
+    Expectation,
+    SourceFileError,
+    SourceSpec,
+    data_suffix,
+    first_reason,
+    read_csv_strings,
+    read_text,
+)
+
+NAME = "usgs"
+REQUIRED = [
+    "MCS chapter",
+    "Section",
+    "Commodity",
+    "Country",
+    "Statistics",
+    "Statistics_detail",
+    "Unit",
+    "Year",
+    "Value",
+    "Notes",
+]
+OTHER_NOTES = "Other notes"
+ENCODINGS = ("utf-8", "cp1252")
+FIRST_YEAR = 1900
+
+REPORTED = "reported"
+ESTIMATED = "estimated"
+WITHHELD = "withheld"
+NOT_AVAILABLE = "not_available"
+ZERO = "zero"
+NET_EXPORTER = "net_exporter"
+LESS_THAN = "less_than"
+GREATER_THAN = "greater_than"
+RANGE = "range"
+VALUE_FLAGS = [
+    REPORTED,
+    ESTIMATED,
+    WITHHELD,
+    NOT_AVAILABLE,
+    ZERO,
+    NET_EXPORTER,
+    LESS_THAN,
+    GREATER_THAN,
+    RANGE,
+]
+
+# A number as the release writes it: thousands separators, optional decimals and sign.
+_NUMBER = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_PATTERNS: dict[str, str] = {
+    REPORTED: rf"^({_NUMBER})$",
+    ESTIMATED: rf"^[eE]\s*({_NUMBER})$|^({_NUMBER})\s*[eE]$",
+    WITHHELD: r"^[Ww]$",
+    NOT_AVAILABLE: r"^(?i:NA|N/A|n\.a\.|XX)$",
+    ZERO: r"^(?:—|–|-{1,3})$",
+    NET_EXPORTER: r"^E$",
+    LESS_THAN: rf"^<\s*({_NUMBER})$",
+    GREATER_THAN: rf"^>\s*({_NUMBER})$",
+    RANGE: rf"^({_NUMBER})\s*(?:–|—|-|to)\s*({_NUMBER})$",
+}
+# Byte pairs that UTF-8 text shows when it was decoded as cp1252 and saved again.
+_MOJIBAKE = re.compile("â€|Ã[\u00a0-\u00bf]|Â[\u00a0-\u00bf]")
+_RARE_EARTH = r"(?i)rare[\s-]*earth"
+
+LANDING_SCHEMA: dict[str, pl.DataType] = {
+    "mcs_chapter": pl.String,
+    "section": pl.String,
+    "commodity": pl.String,
+    "country": pl.String,
+    "statistic": pl.String,
+    "statistic_detail": pl.String,
+    "unit": pl.String,
+    "year": pl.Int32,
+    "year_start": pl.Int32,
+    "period": pl.String,
+    "value": pl.Float64,
+    "value_low": pl.Float64,
+    "value_high": pl.Float64,
+    "value_flag": pl.String,
+    "value_text": pl.String,
+    "notes": pl.String,
+    "other_notes": pl.String,
+    "is_rare_earth": pl.Boolean,
+}
+
+
+def _decode(path: Path) -> str:
+    text = read_text(path, ENCODINGS)
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = _MOJIBAKE.search(line)
+        if found:
+            raise SourceFileError(
+                path,
+                f"text looks double-encoded (mojibake {found.group(0)!r} on line {number}); "
+                "export the file again from the original release",
+            )
+    return text
+
+
+def read(path: Path) -> pl.DataFrame:
+    if data_suffix(path) != ".csv":
+        raise SourceFileError(
+            path, f"unsupported file type {data_suffix(path)!r}; usgs takes the MCS data-release .csv"
+        )
+    text = _decode(path)
+    frame = read_csv_strings(path, [], text=text)
+    # Header spelling drifts between editions ("MCS Chapter", "Other_notes"): match loosely.
+    canonical = {_header_key(c): c for c in [*REQUIRED, OTHER_NOTES]}
+    renames = {c: canonical[_header_key(c)] for c in frame.columns if _header_key(c) in canonical}
+    frame = frame.rename({old: new for old, new in renames.items() if old != new})
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise SourceFileError(
+            path,
+            f"missing required column(s) {', '.join(missing)}; found {', '.join(frame.columns[1:21])}; "
+            "usgs takes the long MCS data-release CSV (MCS chapter, Section, Commodity, …), "
+            "not the per-commodity salient or world tables",
+        )
+    if OTHER_NOTES not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(OTHER_NOTES))
+    return frame
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[\s_]+", " ", name.strip().lower())
+
+
+def _text(column: str) -> pl.Expr:
+    """Trimmed text; an empty cell is null."""
+    text = pl.col(column).str.replace_all("\u00a0", " ").str.strip_chars()
+    return pl.when(text != "").then(text)
+
+
+def _number(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_all(",", "").cast(pl.Float64, strict=False)
+
+
+def _parse_value(cell: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """(flag, value, low, high) of a Value cell; flag null when the text fits no pattern."""
+    text = cell.str.replace_all("[\u00a0\u2009\u202f]", " ").str.strip_chars()
+    matches = {flag: text.str.contains(pattern) for flag, pattern in _PATTERNS.items()}
+    flag: pl.Expr = pl.lit(None, dtype=pl.String)
+    for name in reversed(VALUE_FLAGS):
+        flag = pl.when(matches[name]).then(pl.lit(name)).otherwise(flag)
+    flag = pl.when(text.is_null() | (text == "")).then(pl.lit(NOT_AVAILABLE)).otherwise(flag)
+
+    estimated = pl.coalesce(
+        text.str.extract(_PATTERNS[ESTIMATED], 1), text.str.extract(_PATTERNS[ESTIMATED], 2)
+    )
+    first = (
+        pl.when(flag == REPORTED)
+        .then(text.str.extract(_PATTERNS[REPORTED], 1))
+        .when(flag == ESTIMATED)
+        .then(estimated)
+        .when(flag == LESS_THAN)
+        .then(text.str.extract(_PATTERNS[LESS_THAN], 1))
+        .when(flag == GREATER_THAN)
+        .then(text.str.extract(_PATTERNS[GREATER_THAN], 1))
+        .when(flag == RANGE)
+        .then(text.str.extract(_PATTERNS[RANGE], 1))
+    )
+    second = _number(text.str.extract(_PATTERNS[RANGE], 2))
+    first_number = _number(first)
+    value = (
+        pl.when(flag.is_in([REPORTED, ESTIMATED]))
+        .then(first_number)
+        .when(flag == ZERO)
+        .then(pl.lit(0.0))
+        .otherwise(pl.lit(None, dtype=pl.Float64))
+    )
+    low = pl.when(flag.is_in([GREATER_THAN, RANGE])).then(first_number)
+    high = pl.when(flag == LESS_THAN).then(first_number).when(flag == RANGE).then(second)
+    return flag, value, low, high
+
+
+def _parse_year(cell: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(year, year_start, year_is_estimate) of a Year cell; year null when it is not a year."""
+    text = cell.str.strip_chars()
+    single = text.str.extract(r"^(\d{4})$", 1).cast(pl.Int32, strict=False)
+    marked = text.str.extract(r"^(\d{4})[_ ]?(?i:e|est|estimated)$", 1).cast(pl.Int32, strict=False)
+    span = r"^(\d{4})\s*[-–—]\s*(\d{2}|\d{4})$"
+    span_start = text.str.extract(span, 1).cast(pl.Int32, strict=False)
+    span_end_text = text.str.extract(span, 2)
+    # "2020-23" ends in the start's century; a span must move forward ("2023-20" is no year).
+    span_end = (
+        pl.when(span_end_text.str.len_chars() == 4)
+        .then(span_end_text.cast(pl.Int32, strict=False))
+        .otherwise((span_start // 100) * 100 + span_end_text.cast(pl.Int32, strict=False))
+    )
+    span_end = pl.when(span_end > span_start).then(span_end)
+    year = pl.coalesce(single, marked, span_end)
+    year_start = pl.coalesce(single, marked, pl.when(span_end.is_not_null()).then(span_start))
+    return year, year_start, marked.is_not_null()
+
+
+def normalise(raw: pl.DataFrame) -> pl.DataFrame:
+    latest_year = datetime.date.today().year + 1
+    flag, value, low, high = _parse_value(pl.col("Value"))
+    year, year_start, year_is_estimate = _parse_year(pl.col("Year"))
+    typed = raw.with_columns(
+        _text("MCS chapter").alias("mcs_chapter"),
+        _text("Section").alias("section"),
+        _text("Commodity").alias("commodity"),
+        _text("Country").alias("country"),
+        _text("Statistics").alias("statistic"),
+        _text("Statistics_detail").alias("statistic_detail"),
+        _text("Unit").alias("unit"),
+        year.alias("year"),
+        year_start.alias("year_start"),
+        year_is_estimate.alias("_year_is_estimate"),
+        flag.alias("_flag"),
+        value.alias("value"),
+        low.alias("value_low"),
+        high.alias("value_high"),
+        pl.col("Value").alias("value_text"),
+        _text("Notes").alias("notes"),
+        _text(OTHER_NOTES).alias("other_notes"),
+    ).with_columns(
+        # "2025_estimated" in Year marks that year's plain figures as estimates.
+        pl.when((pl.col("_flag") == REPORTED) & pl.col("_year_is_estimate"))
+        .then(pl.lit(ESTIMATED))
+        .otherwise(pl.col("_flag"))
+        .alias("value_flag"),
+        pl.col("year").cast(pl.String).alias("period"),
+        (
+            pl.col("commodity").str.contains(_RARE_EARTH).fill_null(False)
+            | pl.col("mcs_chapter").str.contains(_RARE_EARTH).fill_null(False)
+        ).alias("is_rare_earth"),
+    )
+    reason = first_reason(
+        (pl.col("commodity").is_null(), "Commodity is missing"),
+        (pl.col("country").is_null(), "Country is missing"),
+        (pl.col("statistic").is_null(), "Statistics is missing"),
+        (
+            pl.col("year").is_null(),
+            pl.format("Year '{}' is not a 4-digit year", pl.col("Year").fill_null("")),
+        ),
+        (
+            ~pl.col("year_start").is_between(FIRST_YEAR, latest_year)
+            | ~pl.col("year").is_between(FIRST_YEAR, latest_year),
+            pl.format("Year {} is out of range ({} to next year)", pl.col("Year"), pl.lit(FIRST_YEAR)),
+        ),
+        (
+            pl.col("value_flag").is_null(),
+            pl.format("unparseable value '{}'", pl.col("Value")),
+        ),
+        (
+            (pl.col("value_low") > pl.col("value_high")).fill_null(False),
+            pl.format("range '{}' has its low above its high", pl.col("Value")),
+        ),
+    )
+    return (
+        typed.with_columns(reason.alias(REJECT_REASON))
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .cast(LANDING_SCHEMA)
+    )  # type: ignore[arg-type]
+
+
+RECORD_KEY = ["commodity", "country", "statistic", "statistic_detail", "unit", "year"]
+
+
+def suite() -> list[Expectation]:
+    return [
+        ("ExpectTableColumnsToMatchSet", {"column_set": list(LANDING_SCHEMA), "exact_match": True}),
+        *[
+            ("ExpectColumnValuesToNotBeNull", {"column": c})
+            for c in (
+                "commodity",
+                "country",
+                "statistic",
+                "year",
+                "year_start",
+                "period",
+                "value_flag",
+                "is_rare_earth",
+            )
+        ],
+        ("ExpectColumnValuesToBeInSet", {"column": "value_flag", "value_set": VALUE_FLAGS}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}$"}),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "year", "min_value": FIRST_YEAR, "max_value": datetime.date.today().year + 1},
+        ),
+        (
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "year", "column_B": "year_start", "or_equal": True},
+        ),
+        # Stocks changes can be negative in a few chapters; quantities, prices and shares are not.
+        ("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0, "mostly": 0.99}),
+        ("ExpectColumnValuesToBeBetween", {"column": "value_low", "min_value": 0}),
+        ("ExpectColumnValuesToBeBetween", {"column": "value_high", "min_value": 0}),
+        (
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {
+                "column_A": "value_high",
+                "column_B": "value_low",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+        ),
+        ("ExpectCompoundColumnsToBeUnique", {"column_list": RECORD_KEY}),
+    ]
+
+
+SPEC = SourceSpec(
+    name=NAME,
+    suffixes=(".csv",),
+    read=read,
+    normalise=normalise,
+    suite=suite,
+    landing_schema=LANDING_SCHEMA,
+    revision_key=("commodity", "statistic", "statistic_detail", "country", "period"),
+    description="USGS Mineral Commodity Summaries data-release CSV (long, one statistic per row)",
+)
