@@ -30,6 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.lib.faults import pause_point
 from dagster_project.sources.base import REJECT_REASON, ROW_NUMBER, SourceFileError, SourceSpec
 
 LINEAGE_SCHEMA: dict[str, pl.DataType] = {
@@ -280,6 +281,7 @@ def load_file(
         landing = landing.filter(pl.col("_source_row").is_in(good[ROW_NUMBER].implode()))
         for (period,), part in landing.group_by("period", maintain_order=True):
             write_parquet_atomic(part, raw_dir / f"period={period}" / f"{load_id}.parquet")
+            pause_point("ingest")
         load.periods = sorted(landing["period"].unique().to_list())
     load.rows_landed = good.height
     if load.gx_success:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.lib.faults import pause_point
+
 # Where each warehouse schema goes in the serving file. The marts go to the file's default schema
 # `main`: the file is called marts.duckdb, so its catalog is `marts`, and `marts.fct_trade_flows`
 # then resolves (catalog marts, schema main) on a plain `duckdb.connect(path, read_only=True)`.
@@ -96,6 +98,7 @@ def publish(warehouse_path: Path, serving_path: Path) -> PublishResult:
         finally:
             con.close()
         _verify(partial, tables)
+        pause_point("publish")
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, serving_path)

@@ -18,6 +18,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from dagster_project.lib.faults import pause_point
 from dagster_project.lib.locks import warehouse_lock
 from dagster_project.settings import DBT_PROJECT_DIR, get_settings
 
@@ -79,7 +80,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         """Seeds, staging, intermediate and marts, with data_tests and unit_tests as checks."""
         export_dbt_env()
         with warehouse_lock(get_settings().lock_path):
-            yield from dbt.cli(["build"], context=context).stream()
+            for event in dbt.cli(["build"], context=context).stream():
+                yield event
+                pause_point("dbt")
 
     return warehouse_dbt_build
 
