@@ -1,4 +1,7 @@
--- Exchange rates (units of currency per USD) as landed, limited to committed loads.
+-- Exchange rates (units of currency per USD) as landed, limited to committed loads. Renames and
+-- casts only. `rate_source` is `declared` (a date,currency,per_usd file) or `ecb_cross` (computed
+-- from the ECB EUR reference rates through the USD column); loads from before the column existed
+-- were all declared.
 with
 
 source as (
@@ -21,7 +24,8 @@ renamed as (
         source._source_row as source_row,
         source.rate_date,
         source.currency,
-        source.per_usd
+        source.per_usd,
+        coalesce(source.rate_source, 'declared') as rate_source
     from source
     inner join committed_loads
         on source._load_id = committed_loads.load_id
