@@ -122,7 +122,10 @@ def comtrade_exports() -> dict[tuple[str, int, int], tuple[int, int]]:
     flows = {}
     for r in payload["data"]:
         if (r["freqCode"], r["refYear"], r["flowCode"]) == ("M", YEAR, "X"):
-            flows[(r["cmdCode"], r["partnerCode"], r["refMonth"])] = (int(r["netWgt"]), int(r["primaryValue"]))
+            flows[(r["cmdCode"], r["partnerCode"], r["refMonth"])] = (
+                int(r["netWgt"]),
+                int(r["primaryValue"]),
+            )
     return flows
 
 
@@ -198,7 +201,18 @@ def build() -> dict[str, list[list[str]]]:
                     continue  # the platform lists no row where nothing was exported
                 partner_code, partner_name = ("", "总值") if m49 == WORLD else PARTNERS[m49]
                 rows.append(
-                    [period_text, code, name, partner_code, partner_name, grouped(kg), "千克", "", "", grouped(cny)]
+                    [
+                        period_text,
+                        code,
+                        name,
+                        partner_code,
+                        partner_name,
+                        grouped(kg),
+                        "千克",
+                        "",
+                        "",
+                        grouped(cny),
+                    ]
                 )
         files[f"china_exports_{YEAR}_{file_period}.csv"] = rows
     return files

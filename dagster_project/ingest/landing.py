@@ -280,7 +280,9 @@ def load_file(
     if good.height:
         landing = landing.filter(pl.col("_source_row").is_in(good[ROW_NUMBER].implode()))
         for (period,), part in landing.group_by("period", maintain_order=True):
-            write_parquet_atomic(part, raw_dir / f"period={period}" / f"{load_id}.parquet")
+            # A two-month period such as China's "2025-01/02" must stay one folder level.
+            folder = f"period={str(period).replace('/', '_')}"
+            write_parquet_atomic(part, raw_dir / folder / f"{load_id}.parquet")
             pause_point("ingest")
         load.periods = sorted(landing["period"].unique().to_list())
     load.rows_landed = good.height

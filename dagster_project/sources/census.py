@@ -1,7 +1,8 @@
 """US Census Bureau international trade API: `timeseries/intltrade/imports/hs` and `.../exports/hs`.
 
 Owns reading a saved API response, normalising it into the landing schema with its row rules,
-the GX suite, and `pull` / `pull_month`, the live HTTP calls (with retries; the key never shown).
+the GX suite, and `pull` / `pull_month`, the live HTTP calls (retries and key redaction come from
+`lib.http`).
 
 Format: a JSON array of arrays, header row first, every value a string. Traps handled here:
 - the endpoint is told by the header: `I_COMMODITY` (imports, 10-digit HTS) or `E_COMMODITY`
@@ -34,15 +35,8 @@ from typing import Any
 
 import httpx
 import polars as pl
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
 
-from dagster_project.lib import reference
+from dagster_project.lib import http, reference
 from dagster_project.sources.base import (
     REJECT_REASON,
     ROW_NUMBER,
@@ -391,6 +385,8 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         typed.with_columns(reason.alias(REJECT_REASON))
+        # joins do not promise to keep row order; the file's order is the one to report in
+        .sort(ROW_NUMBER)
         .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
         .cast(LANDING_SCHEMA)
     )  # type: ignore[arg-type]
@@ -424,7 +420,7 @@ def suite() -> list[Expectation]:
         ("ExpectColumnValuesToBeInSet", {"column": "flow", "value_set": [IMPORT, EXPORT]}),
         ("ExpectColumnValuesToBeInSet", {"column": "value_basis", "value_set": list(VALUE_BASIS.values())}),
         ("ExpectColumnValuesToBeInSet", {"column": "df_code", "value_set": DF_CODES}),
-        ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(0[1-9]|1[0-2])$"}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(?:0[1-9]|1[0-2])$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "commodity", "regex": r"^\d{10}$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "partner_iso3", "regex": r"^[A-Z]{3}$"}),
         ("ExpectColumnValuesToBeBetween", {"column": "month", "min_value": 1, "max_value": 12}),
@@ -491,44 +487,34 @@ PULL_FIELDS = {
 # Every rare-earth line of the seed sits under one of these headings.
 MONTH_WILDCARDS = ("2805*", "2846*", "8505*")
 MAX_ATTEMPTS = 5
-# Read at call time, so tests can replace it with tenacity's `wait_none()`.
-RETRY_WAIT = wait_exponential(multiplier=2, min=2, max=60)
 TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 NO_DATA = "no data: Census returns 204 for a comma list of commodities; use one wildcard per call"
 HTML_RESPONSE = "the response is an HTML page: the API key is missing or invalid"
 
 
-class CensusPullError(Exception):
-    """A pull that returned no usable data. The message never contains the API key."""
+class CensusPullError(http.PullError):
+    """A Census pull that returned no usable data. The message never contains the API key."""
 
 
 class CensusNoData(CensusPullError):
     """HTTP 204 / empty body: nothing for that query (or a comma list of commodities)."""
 
 
-class _RetryableStatus(Exception):
-    def __init__(self, status: int):
-        self.status = status
-        super().__init__(f"HTTP {status}")
-
-
-def redact(text: str, api_key: str = "") -> str:
-    """`key=...` in any URL, and the key itself wherever it appears, replaced by REDACTED."""
-    text = re.sub(r"(?i)\b(key=)[^&\s\"'<>]*", r"\1REDACTED", text)
-    return text.replace(api_key, "REDACTED") if api_key else text
-
-
-def _log_retry(shown: str) -> Any:
-    def log(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        logger.warning(
-            "census pull %s: attempt %d failed (%s), retrying",
-            shown,
-            state.attempt_number,
-            type(error).__name__ if not isinstance(error, _RetryableStatus) else error,
-        )
-
-    return log
+def _query(flow: str, month: str, commodity: str) -> tuple[str, dict[str, str]]:
+    """The endpoint and its parameters, without the key."""
+    if flow not in ENDPOINTS:
+        raise ValueError(f"flow must be {IMPORT!r} or {EXPORT!r}, not {flow!r}")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise ValueError(f"month must be YYYY-MM, not {month!r}")
+    if "," in commodity:
+        raise ValueError(f"{NO_DATA} (got {commodity!r})")
+    return f"{API_ROOT}/{ENDPOINTS[flow]}", {
+        "get": ",".join(PULL_FIELDS[flow]),
+        COLUMNS[flow]["commodity"]: commodity,
+        "time": month,
+        "SUMMARY_LVL": "DET",
+        "COMM_LVL": "HS10",
+    }
 
 
 def pull(
@@ -540,58 +526,22 @@ def pull(
 ) -> bytes:
     """One month of one flow for one commodity code or wildcard, as the API's response bytes.
 
-    Retries 429, 5xx, timeouts and network errors with exponential backoff (at most
-    MAX_ATTEMPTS calls). Raises `CensusPullError` with the URL shown with the key redacted.
+    Retries 429, 5xx, timeouts and network errors with exponential backoff (`lib.http.get`, at
+    most MAX_ATTEMPTS calls). Raises `http.PullError` (`CensusPullError`, `CensusNoData`) with the
+    URL shown with its key redacted, and `ValueError` on arguments the API cannot answer.
     """
-    if flow not in ENDPOINTS:
-        raise ValueError(f"flow must be {IMPORT!r} or {EXPORT!r}, not {flow!r}")
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise ValueError(f"month must be YYYY-MM, not {month!r}")
-    if "," in commodity:
-        raise ValueError(f"{NO_DATA} (got {commodity!r})")
+    url, params = _query(flow, month, commodity)
     if not api_key:
         raise ValueError("api_key is empty: the Census API answers an HTML page without a key")
-    url = f"{API_ROOT}/{ENDPOINTS[flow]}"
-    params = {
-        "get": ",".join(PULL_FIELDS[flow]),
-        COLUMNS[flow]["commodity"]: commodity,
-        "time": month,
-        "SUMMARY_LVL": "DET",
-        "COMM_LVL": "HS10",
-        "key": api_key,
-    }
-    shown = redact(str(httpx.URL(url, params=params)), api_key)
-    logger.info("census pull %s", shown)
-
     own_client = client is None
-    http = client if client is not None else httpx.Client(timeout=TIMEOUT)
-
-    def attempt() -> httpx.Response:
-        response = http.get(url, params=params)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise _RetryableStatus(response.status_code)
-        return response
-
-    retrying = Retrying(
-        stop=stop_after_attempt(MAX_ATTEMPTS),
-        wait=RETRY_WAIT,
-        retry=retry_if_exception_type((_RetryableStatus, httpx.TimeoutException, httpx.NetworkError)),
-        before_sleep=_log_retry(shown),
-        reraise=True,
-    )
+    session = client if client is not None else httpx.Client(timeout=TIMEOUT)
     try:
-        response = retrying(attempt)
-    except _RetryableStatus as err:
-        raise CensusPullError(f"{shown}: HTTP {err.status} after {MAX_ATTEMPTS} attempts") from None
-    except httpx.HTTPError as err:
-        # `from None`: the httpx error carries the request, whose URL holds the key.
-        detail = redact(str(err), api_key)
-        raise CensusPullError(
-            f"{shown}: {type(err).__name__} after {MAX_ATTEMPTS} attempts: {detail}"
-        ) from None
+        response = http.get(session, url, params={**params, "key": api_key}, attempts=MAX_ATTEMPTS)
     finally:
         if own_client:
-            http.close()
+            session.close()
+    shown = http.redact(str(response.request.url), api_key)
+    logger.info("census pull %s: HTTP %d", shown, response.status_code)
 
     body = response.content
     if response.status_code == 204 or not body.strip():
@@ -601,7 +551,9 @@ def pull(
         )
     text = body.decode("utf-8", errors="replace")
     if response.status_code != 200:
-        raise CensusPullError(f"{shown}: HTTP {response.status_code}: {redact(text.strip()[:200], api_key)}")
+        raise CensusPullError(
+            f"{shown}: HTTP {response.status_code}: {http.redact(text.strip()[:200], api_key)}"
+        )
     if looks_like_html(text):
         raise CensusPullError(f"{shown}: {HTML_RESPONSE}")
     try:
@@ -646,3 +598,13 @@ def pull_month(
     # The API's own layout: one row per line.
     lines = [json.dumps(row, ensure_ascii=False) for row in [header, *rows]]
     return ("[" + ",\n".join(lines) + "]").encode("utf-8")
+
+
+def request_record(flow: str, month: str, commodities: tuple[str, ...] = MONTH_WILDCARDS) -> dict[str, Any]:
+    """What `pull_month` asks for, to save beside its payload (`ingest.pulls.save_pull`); no key."""
+    url, params = _query(flow, month, commodities[0])
+    return {
+        "endpoint": url,
+        "params": {k: v for k, v in params.items() if k != COLUMNS[flow]["commodity"]},
+        "commodities": list(commodities),
+    }

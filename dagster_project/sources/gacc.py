@@ -83,10 +83,8 @@ REQUIRED = [
 OPTIONAL = [TRADE_MODE_CODE, TRADE_MODE, REGISTRATION_PLACE_CODE, REGISTRATION_PLACE]
 VALUE_COLUMNS = {"人民币": "CNY", "美元": "USD"}
 CURRENCIES = list(VALUE_COLUMNS.values())
-# Added by `read`, kept in quarantine so a rejected row still shows where its flow came from.
+# Added by `read` (the file has no flow column), kept in quarantine with the row's raw text.
 FLOW_COLUMN = "_flow_from_path"
-CURRENCY_COLUMN = "_currency_from_header"
-VALUE_COLUMN = "_value_text"
 
 FLOW_FOLDERS = {"exports": "export", "imports": "import"}
 FLOW_WORDS = {"出口": "export", "进口": "import"}
@@ -186,6 +184,7 @@ def flow_from_path(path: Path) -> str:
 # --- decoding ------------------------------------------------------------------------------------
 
 ZIP_MAGIC = b"PK\x03\x04"
+GB_ENCODINGS = ("gb18030", "gbk", "gb2312", "hz")
 
 
 def _guess(data: bytes) -> str:
@@ -274,10 +273,12 @@ def _read_csv(path: Path) -> pl.DataFrame:
         if encoding != "gb18030" or not err.problem.startswith("missing required"):
             raise
         # Big5 and other legacy encodings decode as (wrong) GB18030: the headers show it.
+        guess = _guess(read_bytes(path))
+        if guess in GB_ENCODINGS:
+            raise
         raise SourceFileError(
             path,
-            f"{err.problem} (read as GB18030; charset_normalizer guesses {_guess(read_bytes(path))}; "
-            "save it as GBK or UTF-8)",
+            f"{err.problem} (read as GB18030; charset_normalizer guesses {guess}; save it as GBK or UTF-8)",
         ) from err
 
 
@@ -293,21 +294,17 @@ def read(path: Path) -> pl.DataFrame:
     if not value_columns:
         raise SourceFileError(
             path,
-            f"missing the value column: 人民币 (CNY) or 美元 (USD); found {', '.join(frame.columns[1:21])}",
+            "missing the value column: 人民币 (CNY) or 美元 (USD); "
+            f"found {', '.join([c for c in frame.columns if c != ROW_NUMBER][:20])}",
         )
     if len(value_columns) > 1:
         raise SourceFileError(path, "has both 人民币 and 美元 value columns; export one currency per file")
-    (value_column,) = value_columns
     missing = [c for c in OPTIONAL if c not in frame.columns]
     frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
     cells = [c for c in frame.columns if c != ROW_NUMBER]
     # A blank line (often the last one of an export) is not a record; XLSX drops them the same way.
     blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells)
-    return frame.filter(~blank).with_columns(
-        pl.lit(flow).alias(FLOW_COLUMN),
-        pl.lit(VALUE_COLUMNS[value_column]).alias(CURRENCY_COLUMN),
-        pl.col(value_column).alias(VALUE_COLUMN),
-    )
+    return frame.filter(~blank).with_columns(pl.lit(flow).alias(FLOW_COLUMN))
 
 
 # --- periods -------------------------------------------------------------------------------------
@@ -429,6 +426,8 @@ def _partners() -> pl.DataFrame:
 
 def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     products = reference.products(NAME)
+    # `read` made sure there is exactly one: 人民币 or 美元.
+    value_column = next(c for c in VALUE_COLUMNS if c in raw.columns)
     code_text = _text(PARTNER_CODE)
     typed = raw.with_columns(
         pl.col(FLOW_COLUMN).alias("flow"),
@@ -448,8 +447,8 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         _text(UNIT_1).alias("unit_1"),
         number(QUANTITY_2).alias("quantity_2"),
         _text(UNIT_2).alias("unit_2"),
-        number(VALUE_COLUMN).alias("value"),
-        pl.col(CURRENCY_COLUMN).alias("currency"),
+        number(value_column).alias("value"),
+        pl.lit(VALUE_COLUMNS[value_column]).alias("currency"),
     )
     typed = typed.join(_periods(raw[PERIOD]), on=PERIOD, how="left", nulls_equal=True)
     typed = typed.join(_partners(), on="partner_code", how="left")
@@ -478,14 +477,14 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.lit(True).alias("_known_product"))
     )
     typed = typed.join(known_product, on=ROW_NUMBER, how="left")
-    value_header = pl.when(pl.col("currency") == "USD").then(pl.lit("美元")).otherwise(pl.lit("人民币"))
+    world = pl.col("is_world_partner")
     declared_code = pl.col("partner_code").fill_null("<empty>")
     declared_name = pl.col("partner_name").fill_null("<empty>")
     reason = first_reason(
         (pl.col("_period_problem").is_not_null(), pl.col("_period_problem")),
         (
             ~pl.col("year").is_between(FIRST_YEAR, LAST_YEAR),
-            pl.format("period {} is out of range ({}-{})", pl.col(PERIOD), FIRST_YEAR, LAST_YEAR),
+            pl.format(f"period {{}} is out of range ({FIRST_YEAR}-{LAST_YEAR})", pl.col(PERIOD)),
         ),
         (
             ~pl.col("product_code").str.contains(r"^(\d{8}|\d{10})$"),
@@ -500,19 +499,19 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         ),
         (
             # 000 is the world code: any other name under it is a mislabelled row.
-            ((pl.col("partner_code") == WORLD_CODE) & ~is_world).fill_null(False),
+            ((pl.col("partner_code") == WORLD_CODE) & ~world).fill_null(False),
             pl.format("partner code 000 is 总值 (world) in the code list, file says {}", declared_name),
         ),
         (
-            ~is_world & ~pl.col("partner_code").str.contains(r"^\d{3}$"),
+            ~world & ~pl.col("partner_code").str.contains(r"^\d{3}$"),
             pl.format("partner code {} is not a 3-digit GACC code", declared_code),
         ),
         (
-            ~is_world & pl.col("_seed_iso3").is_null(),
+            ~world & pl.col("_seed_iso3").is_null(),
             pl.format("unknown partner code {}", pl.col("partner_code")),
         ),
         (
-            ~is_world & (pl.col("_seed_name") != declared_name),
+            ~world & (pl.col("_seed_name") != declared_name),
             pl.format(
                 "partner code {} is {} in the code list, file says {}",
                 pl.col("partner_code"),
@@ -520,9 +519,9 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
                 declared_name,
             ),
         ),
-        (not_a_number(VALUE_COLUMN), pl.format("{} value {} is not a number", value_header, VALUE_COLUMN)),
-        (pl.col("value").is_null(), pl.format("{} value is missing", value_header)),
-        (pl.col("value") < 0, pl.format("{} value is negative", value_header)),
+        (not_a_number(value_column), pl.format(f"{value_column} value {{}} is not a number", value_column)),
+        (pl.col("value").is_null(), f"{value_column} value is missing"),
+        (pl.col("value") < 0, f"{value_column} value is negative"),
         (not_a_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
         (not_a_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
         ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),
@@ -565,8 +564,8 @@ def suite() -> list[Expectation]:
         ("ExpectColumnValuesToBeInSet", {"column": "freq", "value_set": FREQS}),
         ("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": CURRENCIES}),
         ("ExpectColumnValuesToBeInSet", {"column": "reporter_iso3", "value_set": [REPORTER_ISO3]}),
-        ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(\d{2}|01/02)$"}),
-        ("ExpectColumnValuesToMatchRegex", {"column": "product_code", "regex": r"^(\d{8}|\d{10})$"}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(?:\d{2}|01/02)$"}),
+        ("ExpectColumnValuesToMatchRegex", {"column": "product_code", "regex": r"^(?:\d{8}|\d{10})$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "partner_code", "regex": r"^\d{3}$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "partner_iso3", "regex": r"^[A-Z]{3}$"}),
         ("ExpectColumnValuesToBeBetween", {"column": "month", "min_value": 1, "max_value": 12}),

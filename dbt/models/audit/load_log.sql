@@ -1,5 +1,5 @@
 -- One record per file load of every source: what was read, landed and quarantined, and why.
-{%- set lake_sources = ['comtrade', 'prices', 'fx', 'usgs'] %}
+{%- set lake_sources = ['comtrade', 'census', 'gacc', 'prices', 'fx', 'usgs'] %}
 
 with
 

@@ -6,8 +6,20 @@ comtrade as (
     select * from {{ ref('int_trade_flows__comtrade') }}
 ),
 
+census as (
+    select * from {{ ref('int_trade_flows__census') }}
+),
+
+gacc as (
+    select * from {{ ref('int_trade_flows__gacc') }}
+),
+
 flows as (
     select * from comtrade
+    union all by name
+    select * from census
+    union all by name
+    select * from gacc
 ),
 
 products as (

@@ -1,0 +1,41 @@
+-- US Census flows in the trade-flow shape. Groupings (EU, regions) never become partners; the
+-- total for all countries is kept as WLD. Exports are summed over the domestic/foreign (DF)
+-- split; imports are general imports (GEN_VAL_MO, customs value) throughout.
+with
+
+records as (
+    select * from {{ ref('int_census__current') }}
+    where not is_grouping
+),
+
+summed as (
+    select
+        'census' as source,
+        'USA' as reporter_iso3,
+        partner_iso3,
+        flow,
+        'M' as freq,
+        period_start,
+        year,
+        month,
+        commodity as product_code,
+        quantity_unit,
+        value_basis,
+        load_id,
+        sum(net_weight_kg) as net_weight_kg,
+        sum(quantity) as quantity,
+        sum(value_usd) as value_usd
+    from records
+    group by
+        partner_iso3,
+        flow,
+        period_start,
+        year,
+        month,
+        commodity,
+        quantity_unit,
+        value_basis,
+        load_id
+)
+
+select * from summed

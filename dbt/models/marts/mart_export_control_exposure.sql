@@ -1,0 +1,108 @@
+-- Monthly export flows of the elements named by China's export-control regimes, set against each
+-- regime's effective date: months from it, a before/after window, and whether the regime was in
+-- force (effective and not suspended) on the period's first day. Element flows come from exact
+-- and assumed_composition allocations only (mixed lines carry no element). Sources stay side by
+-- side (one row per source); they are never added.
+with
+
+element_flows as (
+    select * from {{ ref('fct_element_flows') }}
+    where
+        flow = 'export'
+        and freq in ('M', 'M2')
+        and allocation in ('exact', 'assumed_composition')
+),
+
+controls as (
+    select * from {{ ref('dim_export_control') }}
+    where
+        element is not null
+        and element != 'REE'
+),
+
+monthly as (
+    select
+        source,
+        reporter_iso3,
+        partner_iso3,
+        element,
+        freq,
+        period_start,
+        year,
+        month,
+        sum(element_kg) as element_kg,
+        sum(reo_kg) as reo_kg,
+        sum(value_usd) as value_usd
+    from element_flows
+    group by
+        source,
+        reporter_iso3,
+        partner_iso3,
+        element,
+        freq,
+        period_start,
+        year,
+        month
+),
+
+exposed as (
+    select
+        controls.regime_id,
+        monthly.element,
+        monthly.period_start,
+        monthly.freq,
+        monthly.reporter_iso3,
+        monthly.partner_iso3,
+        monthly.source,
+        monthly.element_kg,
+        monthly.reo_kg,
+        monthly.value_usd,
+        controls.effective_date,
+        controls.suspended_from,
+        controls.suspended_until,
+        (monthly.year - cast(extract(year from controls.effective_date) as integer)) * 12
+        + monthly.month - cast(extract(month from controls.effective_date) as integer) as months_from_effective,
+        controls.effective_date <= monthly.period_start
+        and not (
+            controls.suspended_from is not null
+            and controls.suspended_from <= monthly.period_start
+            and (controls.suspended_until is null or monthly.period_start < controls.suspended_until)
+        ) as in_force
+    from monthly
+    inner join controls
+        on monthly.element = controls.element
+),
+
+final as (
+    select
+        cast(regime_id as varchar) as regime_id,
+        cast(element as varchar) as element,
+        cast(period_start as date) as period_start,
+        cast(freq as varchar) as freq,
+        cast(reporter_iso3 as varchar) as reporter_iso3,
+        cast(partner_iso3 as varchar) as partner_iso3,
+        cast(source as varchar) as source,
+        cast(element_kg as double) as element_kg,
+        cast(reo_kg as double) as reo_kg,
+        cast(value_usd as double) as value_usd,
+        cast(effective_date as date) as effective_date,
+        cast(months_from_effective as integer) as months_from_effective,
+        cast(
+            case
+                when months_from_effective between -6 and -1 then 'before'
+                when months_from_effective between 0 and 5 then 'after'
+                else 'outside'
+            end as varchar
+        ) as "window",
+        cast(in_force as boolean) as in_force,
+        cast(suspended_until as date) as suspended_until,
+        cast(
+            case
+                when suspended_until >= current_date
+                    then {{ dbt.datediff('current_date', 'suspended_until', 'day') }}
+            end as integer
+        ) as days_to_suspension_expiry
+    from exposed
+)
+
+select * from final
