@@ -53,6 +53,7 @@ EXPECTED_KEYS = {
     "audit/load_log",
     "serving_marts",
     "comtrade_api_pull",
+    "census_api_pull",
 }
 
 

@@ -17,7 +17,7 @@ import dagster as dg
 from dagster_project.ingest.assets import asset_key
 from dagster_project.ingest.landing import discover, write_bytes_atomic
 from dagster_project.settings import api_key, get_settings
-from dagster_project.sources import SOURCES, comtrade
+from dagster_project.sources import SOURCES, census, comtrade
 
 MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2017-01-01", end_offset=0)
 OWNER = "team:data-engineering"
@@ -71,13 +71,49 @@ def comtrade_api_pull(context: dg.AssetExecutionContext, config: ComtradePullCon
     )
 
 
-PULL_ASSETS = [comtrade_api_pull]
+class CensusPullConfig(dg.Config):
+    flows: list[str] = ["import", "export"]
+    commodities: list[str] = list(census.MONTH_WILDCARDS)
+    """One wildcard per call (`2846*`): a comma list makes the API answer 204 with no body."""
 
-comtrade_pull_job = dg.define_asset_job("comtrade_monthly_pull", selection=[comtrade_api_pull])
+
+@dg.asset(
+    key="census_api_pull",
+    partitions_def=MONTHLY,
+    group_name="census",
+    kinds={"api", "json"},
+    owners=[OWNER],
+    pool="census_api",
+)
+def census_api_pull(context: dg.AssetExecutionContext, config: CensusPullConfig) -> dg.MaterializeResult:
+    """One month of US imports and exports (HS10, `SUMMARY_LVL=DET`) from the Census
+    international trade API with `CENSUS_API_KEY`; one file per flow holding the whole month
+    (a file is the unit of revision), saved under `$REE_DATA_DIR/pulled/census/`."""
+    key = api_key("CENSUS_API_KEY")
+    if not key:
+        raise dg.Failure(
+            "CENSUS_API_KEY is not set: get a free key at https://api.census.gov/data/key_signup.html"
+        )
+    month = context.partition_key[:7]
+    files = []
+    for flow in config.flows:
+        payload = census.pull_month(flow, month, key, tuple(config.commodities))
+        record = census.request_record(flow, month, tuple(config.commodities))
+        files.append(str(save_pull("census", month.replace("-", ""), payload, record)))
+    return dg.MaterializeResult(metadata={"files": dg.MetadataValue.json(files), "month": month})
+
+
+PULL_ASSETS = [comtrade_api_pull, census_api_pull]
+
 SCHEDULES = [
     dg.build_schedule_from_partitioned_job(
-        comtrade_pull_job, hour_of_day=6, default_status=dg.DefaultScheduleStatus.STOPPED
+        dg.define_asset_job(
+            f"{asset.key.path[-1].removesuffix('_api_pull')}_monthly_pull", selection=[asset]
+        ),
+        hour_of_day=6,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
     )
+    for asset in PULL_ASSETS
 ]
 
 

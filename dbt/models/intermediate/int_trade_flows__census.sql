@@ -22,7 +22,8 @@ summed as (
         quantity_unit,
         value_basis,
         load_id,
-        sum(net_weight_kg) as net_weight_kg,
+        -- kg only when every summed part declared a mass: a partial sum would understate it
+        case when count(net_weight_kg) = count(*) then sum(net_weight_kg) end as net_weight_kg,
         sum(quantity) as quantity,
         sum(value_usd) as value_usd
     from records

@@ -16,19 +16,27 @@ cny_rates as (
     where currency = 'CNY'
 ),
 
+periods as (
+    select distinct
+        freq,
+        period_start
+    from records
+),
+
 period_rates as (
-    -- one rate per (freq, period_start): M = that month; M2 = January and February together
+    -- one rate per (freq, period_start): M = that month; M2 = January and February together,
+    -- weighted by their days of quotes
     select
         periods.freq,
         periods.period_start,
         sum(cny_rates.per_usd * cny_rates.rate_days) / sum(cny_rates.rate_days) as cny_per_usd
-    from (select distinct freq, period_start from records) as periods
+    from periods
     inner join cny_rates
         on
-            cny_rates.month_start >= periods.period_start
+            periods.period_start <= cny_rates.month_start
             and cny_rates.month_start
             < periods.period_start + (case when periods.freq = 'M2' then 2 else 1 end) * interval 1 month
-    group by 1, 2
+    group by periods.freq, periods.period_start
 ),
 
 summed as (
@@ -44,7 +52,8 @@ summed as (
         unit_1,
         currency,
         load_id,
-        sum(net_weight_kg) as net_weight_kg,
+        -- kg only when every summed part declared a mass: a partial sum would understate it
+        case when count(net_weight_kg) = count(*) then sum(net_weight_kg) end as net_weight_kg,
         sum(quantity_1) as quantity,
         sum(value) as value
     from records
