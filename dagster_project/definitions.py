@@ -1,4 +1,4 @@
-"""The code location: ingest assets per source → dbt build (models and tests) → publish.
+"""The code location: ingest assets per source → dbt build (models and tests) → publish → report.
 
 Nothing heavy happens at import: GX is imported inside a load, dbt is parsed by `make setup`
 (or once, lazily, when the manifest is missing), and no network call is made.
@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_project.ingest.assets import build_ingest_asset
 from dagster_project.ingest.pulls import PULL_ASSETS, SCHEDULES, build_inbox_sensor
 from dagster_project.serving.assets import build_publish_asset
+from dagster_project.serving.report_asset import supply_risk_report
 from dagster_project.sources import SOURCES
 from dagster_project.warehouse.dbt import build_dbt_assets, dbt_resource
 
@@ -29,7 +30,7 @@ everything = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, warehouse_assets, publish_asset, *PULL_ASSETS],
+    assets=[*ingest_assets, warehouse_assets, publish_asset, supply_risk_report, *PULL_ASSETS],
     jobs=[everything],
     schedules=SCHEDULES,
     sensors=[build_inbox_sensor(everything)],

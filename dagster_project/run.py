@@ -12,6 +12,7 @@ import time
 import dagster as dg
 
 from dagster_project.ingest.landing import unknown_folders
+from dagster_project.serving.report import report_path
 from dagster_project.settings import get_settings
 from dagster_project.sources import SOURCES
 
@@ -55,6 +56,8 @@ def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[s
     published = any(e.asset_key.to_user_string() == "serving_marts" for e in materialized)
     if published:
         lines.append(f"serving file: {settings.serving_path}")
+        if any(e.asset_key.to_user_string() == "supply_risk_report" for e in materialized):
+            lines.append(f"report: {report_path(settings)}")
     else:
         lines.append(
             f"NOT PUBLISHED: the serving file {settings.serving_path} still holds the previous version"

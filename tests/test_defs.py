@@ -52,6 +52,7 @@ EXPECTED_KEYS = {
     "marts/mart_supplier_concentration",
     "audit/load_log",
     "serving_marts",
+    "supply_risk_report",
     "comtrade_api_pull",
     "census_api_pull",
 }
