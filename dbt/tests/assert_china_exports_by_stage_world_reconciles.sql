@@ -1,6 +1,7 @@
 -- China-by-stage World rows taken from a declared World total carry exactly the net weight of the
 -- fct_trade_flows World rows of the chosen source, stage and period: nothing dropped, no second
 -- source added. Checked per (period, freq, source, stage) over groups whose WLD rows are all declared.
+{{ config(meta = {'dagster': {'ref': {'name': 'mart_china_exports_by_stage'}}}) }}
 with
 
 world_rows as (

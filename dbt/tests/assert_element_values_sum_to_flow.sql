@@ -1,4 +1,5 @@
 -- Allocated element values add back to the value of the trade flow they came from.
+{{ config(meta = {'dagster': {'ref': {'name': 'fct_element_flows'}}}) }}
 with
 
 allocated as (
