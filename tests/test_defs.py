@@ -50,6 +50,7 @@ EXPECTED_KEYS = {
     "marts/fct_prices",
     "marts/fct_trade_flows",
     "marts/mart_supplier_concentration",
+    "marts/mart_supplier_concentration_by_element",
     "audit/load_log",
     "serving_marts",
     "supply_risk_report",

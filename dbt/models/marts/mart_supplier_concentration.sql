@@ -108,38 +108,18 @@ partner_values as (
         chosen.year_basis
 ),
 
-shares as (
-    select
-        partner_values.*,
-        partner_values.value_usd
-        / sum(partner_values.value_usd) over (
-            partition by partner_values.source, partner_values.importer_iso3, partner_values.hs6, partner_values.year
-        ) as share,
-        row_number() over (
-            partition by partner_values.source, partner_values.importer_iso3, partner_values.hs6, partner_values.year
-            order by partner_values.value_usd desc, partner_values.partner_iso3 asc
-        ) as value_rank
-    from partner_values
-    where partner_values.value_usd > 0
+concentration as (
+    {{ concentration_metrics('partner_values', ['source', 'importer_iso3', 'hs6', 'year']) }}
 ),
 
-concentration as (
-    select
+year_bases as (
+    select distinct
         source,
         importer_iso3,
         hs6,
         year,
-        min(year_basis) as year_basis,
-        sum(value_usd) as total_import_value_usd,
-        sum(power(100 * share, 2)) as hhi,
-        max(case when value_rank = 1 then partner_iso3 end) as top1_partner_iso3,
-        -- Shares as value ratios (not sums of rounded shares), so 60 + 30 + 10 of 100 is exactly 1.
-        max(case when value_rank = 1 then value_usd end) / sum(value_usd) as top1_share,
-        sum(case when value_rank <= 3 then value_usd else 0 end) / sum(value_usd) as top3_share,
-        count(*) as supplier_count,
-        sum(case when partner_iso3 = 'CHN' then value_usd else 0 end) / sum(value_usd) as china_share
-    from shares
-    group by source, importer_iso3, hs6, year
+        year_basis
+    from partner_values
 ),
 
 final as (
@@ -148,7 +128,7 @@ final as (
         cast(concentration.importer_iso3 as varchar) as importer_iso3,
         cast(concentration.hs6 as varchar) as hs6,
         cast(concentration.year as integer) as year,
-        cast(concentration.year_basis as varchar) as year_basis,
+        cast(year_bases.year_basis as varchar) as year_basis,
         cast(concentration.total_import_value_usd as double) as total_import_value_usd,
         cast(concentration.hhi as double) as hhi,
         cast(10000.0 / concentration.hhi as double) as effective_suppliers,
@@ -159,6 +139,12 @@ final as (
         cast(concentration.china_share as double) as china_share,
         cast(world.world_value_usd as double) as world_value_usd
     from concentration
+    inner join year_bases
+        on
+            concentration.source = year_bases.source
+            and concentration.importer_iso3 = year_bases.importer_iso3
+            and concentration.hs6 = year_bases.hs6
+            and concentration.year = year_bases.year
     left join world
         on
             concentration.source = world.source
