@@ -27,13 +27,30 @@ OWNER = "team:analytics-engineering"
 
 
 def export_dbt_env() -> None:
-    """dbt reads absolute paths from the environment (profiles.yml, sources.yml)."""
+    """dbt reads absolute paths from the environment (profiles.yml, sources.yml); and dagster-dbt's
+    own preparer (`prepare_if_dev` under `dagster dev`) calls `dbt` from PATH, which a code server
+    started with the base interpreter does not have."""
     os.environ.update(get_settings().dbt_env())
+    dbt_bin = str(Path(dbt_executable()).parent)
+    if dbt_bin != "." and dbt_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = dbt_bin + os.pathsep + os.environ.get("PATH", "")
 
 
 def dbt_executable() -> str:
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
+    """The dbt installed beside dagster-dbt. `dagster dev` may start its code server with the
+    base interpreter (venv not activated, not on PATH), so look where the packages live."""
+    import dagster_dbt
+
+    venv_from_packages = Path(dagster_dbt.__file__).resolve().parents[4]
+    candidates = (
+        Path(sys.prefix) / "bin" / "dbt",
+        Path(sys.executable).parent / "dbt",
+        venv_from_packages / "bin" / "dbt",
+    )
+    for candidate in candidates:
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
 
 
 @functools.cache
