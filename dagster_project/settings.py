@@ -79,7 +79,13 @@ def api_key(name: str) -> str | None:
 
 
 def get_settings() -> Settings:
-    return Settings(
+    settings = Settings(
         inbox_dir=_resolve(os.environ.get("REE_INBOX_DIR", "data/samples")),
         data_dir=_resolve(os.environ.get("REE_DATA_DIR", "data")),
     )
+    if "'" in str(settings.data_dir):
+        # dbt's sources put the lake path inside a SQL string literal (read_parquet('...')).
+        raise ValueError(
+            f"REE_DATA_DIR {settings.data_dir} contains a single quote; choose a path without one"
+        )
+    return settings

@@ -56,20 +56,31 @@ def _env(inbox: Path, data: Path, **extra: str) -> dict[str, str]:
 
 
 def start_run(inbox: Path, data: Path, **extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
+    # The log goes to a file, not a pipe: a run writes far more than a pipe buffer holds, and a
+    # child blocked on a full pipe would never reach the pause point.
+    log = open(data.parent / f"run-{time.monotonic_ns()}.log", "w+")  # noqa: SIM115 (kept by Popen)
+    process = subprocess.Popen(
         [sys.executable, "-m", "dagster_project.run"],
         cwd=REPO,
         env=_env(inbox, data, **extra),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, so SIGKILL reaches dbt too
     )
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def output_of(process: subprocess.Popen) -> str:
+    process.log.seek(0)  # type: ignore[attr-defined]
+    return process.log.read()  # type: ignore[attr-defined]
 
 
 def run(inbox: Path, data: Path) -> str:
     process = start_run(inbox, data)
-    output, _ = process.communicate(timeout=600)
+    process.wait(timeout=600)
+    output = output_of(process)
     assert process.returncode == 0, output[-3000:]
     return output
 
@@ -122,7 +133,7 @@ def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, re
     marker = data / f".paused-{point}"
     deadline = time.monotonic() + 300
     while not marker.exists():
-        assert process.poll() is None, process.stdout.read()[-3000:]
+        assert process.poll() is None, output_of(process)[-3000:]
         assert time.monotonic() < deadline, f"never reached {point}"
         time.sleep(0.1)
     os.killpg(process.pid, signal.SIGKILL)
@@ -174,7 +185,9 @@ def test_overlapping_runs_serialise_and_agree(tmp_path: Path, reference: dict[st
     data = tmp_path / "data"
     inbox = inbox_with(tmp_path, "comtrade", "prices", "fx")
     first, second = start_run(inbox, data), start_run(inbox, data)
-    outputs = [p.communicate(timeout=900)[0] for p in (first, second)]
+    for process in (first, second):
+        process.wait(timeout=900)
+    outputs = [output_of(p) for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], [o[-2000:] for o in outputs]
     for output in outputs:
         assert "Could not set lock on file" not in output

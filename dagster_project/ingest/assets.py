@@ -124,6 +124,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             inbox_dir=settings.inbox_dir,
             lake_dir=settings.lake_dir,
             force=config.force_reload,
+            progress=context.log.info,
         )
         for load in report.rejected:
             context.log.error(load.message)

@@ -25,6 +25,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -241,6 +242,14 @@ def load_file(
         load.message = f"{relative}: {err.problem}"
         _write_load_log(lake_dir, load)
         return load
+    except Exception as err:  # noqa: BLE001 (one file the readers did not foresee must not stop the others)
+        detail = (str(err).splitlines() or [""])[0][:300]
+        load.message = (
+            f"{relative}: could not be read ({type(err).__name__}: {detail}); "
+            "the file was rejected and the other files still load"
+        )
+        _write_load_log(lake_dir, load)
+        return load
 
     load.rows_read = raw.height
     good = typed.filter(pl.col(REJECT_REASON).is_null())
@@ -324,19 +333,29 @@ def ingest_source(
     lake_dir: Path,
     force: bool = False,
     pulled_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SourceLoadReport:
     """Load every new or changed file of one source, from the inbox and from the live pulls'
-    folder. Files already landed are skipped."""
+    folder. Files already landed are skipped. `progress` receives one line per file (the
+    ingest asset sends it to the run log, so a bulk load shows where it is)."""
     report = SourceLoadReport(source=spec.name)
     remove_stale_temporaries(lake_dir)
     ensure_schemas(spec, lake_dir)
     roots = [inbox_dir] + ([pulled_dir] if pulled_dir else [])
-    for root in roots:
-        for path in discover(root, spec.name):
-            sha256 = file_sha256(path)
-            load_id = f"{spec.name}-{sha256[:16]}"
-            if not force and previous_status(lake_dir, spec.name, load_id) == LANDED:
-                report.skipped.append(path.relative_to(root).as_posix())
-                continue
-            report.loads.append(load_file(spec, path, inbox_dir=root, lake_dir=lake_dir, sha256=sha256))
+    files = [(root, path) for root in roots for path in discover(root, spec.name)]
+    started = time.monotonic()
+    for number, (root, path) in enumerate(files, start=1):
+        sha256 = file_sha256(path)
+        load_id = f"{spec.name}-{sha256[:16]}"
+        relative = path.relative_to(root).as_posix()
+        if not force and previous_status(lake_dir, spec.name, load_id) == LANDED:
+            report.skipped.append(relative)
+            line = "already loaded, skipped"
+        else:
+            load = load_file(spec, path, inbox_dir=root, lake_dir=lake_dir, sha256=sha256)
+            report.loads.append(load)
+            line = f"{load.status}: {load.rows_landed} landed, {load.rows_quarantined} quarantined"
+        if progress:
+            elapsed = time.monotonic() - started
+            progress(f"{spec.name} [{number}/{len(files)}, {elapsed:.1f} s] {relative}: {line}")
     return report

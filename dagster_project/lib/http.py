@@ -7,6 +7,7 @@ parameters but never appear in logs, metadata or exceptions: `redact` removes th
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 
@@ -32,6 +33,24 @@ def redact(text: str, *secrets: str | None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts key parameters from a log record: httpx logs every request's full URL at INFO
+    ("HTTP Request: GET https://api.census.gov/...&key=..."), and a key travels in that URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+# Filters on a logger see the records logged to that logger itself: httpx logs requests to "httpx".
+for _name in ("httpx", "httpcore"):
+    if not any(isinstance(f, RedactingFilter) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(RedactingFilter())
 
 
 def _retryable(error: BaseException) -> bool:

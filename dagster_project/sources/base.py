@@ -9,7 +9,9 @@ data so that nothing imports Great Expectations until a load is validated.
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
+import io
 import json
 import zlib
 from collections.abc import Callable
@@ -51,6 +53,14 @@ class SourceSpec:
 
 # --- shared readers ---------------------------------------------------------------------------
 
+# How much of a file is looked at before the whole of it is read: enough for the header and the
+# first records, so junk (a binary file, a wrong encoding, a page of HTML, another layout) is
+# refused without loading a large file into memory.
+HEAD_BYTES = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+# Columns the loader adds to every frame (lineage, reject reason): a file may not bring its own.
+RESERVED_COLUMNS = (ROW_NUMBER, REJECT_REASON, "_source_file", "_load_id", "_loaded_at")
+
 
 def data_suffix(path: Path) -> str:
     """The format suffix, looking through a `.gz`: `x.json.gz` → `.json`."""
@@ -62,7 +72,7 @@ def data_suffix(path: Path) -> str:
 
 def read_bytes(path: Path) -> bytes:
     data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
+    if data[:2] == GZIP_MAGIC:
         try:
             return gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as err:
@@ -70,24 +80,70 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
-def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8",)) -> str:
-    """Decode a text file strictly: a BOM is removed, a wrong encoding is an error, never mojibake."""
-    data = read_bytes(path)
-    if not data.strip():
-        raise SourceFileError(path, "file is empty")
+def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    """The first `size` bytes of the file's content (through a gzip), without reading the rest."""
+    with open(path, "rb") as handle:
+        head = handle.read(size)
+        if head[:2] != GZIP_MAGIC:
+            return head
+        handle.seek(0)
+        try:
+            with gzip.GzipFile(fileobj=handle) as stream:
+                return stream.read(size)
+        except (EOFError, OSError, zlib.error) as err:
+            raise SourceFileError(path, f"truncated or corrupt gzip: {err}") from err
+
+
+def decode(path: Path, data: bytes, encodings: tuple[str, ...] = ("utf-8",), *, partial: bool = False) -> str:
+    """Strict decoding: a BOM is removed (and then means UTF-8), a wrong encoding is an error, never
+    mojibake, and NUL characters (UTF-16 or a binary file) are refused. `partial` data is the head
+    of a file: a character cut at its end is not an error."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise SourceFileError(
+            path, "is UTF-16 text (it starts with a UTF-16 byte-order mark); re-save the file as UTF-8"
+        )
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
         encodings = ("utf-8",)
+    last: UnicodeDecodeError | None = None
     for encoding in encodings:
         try:
-            return data.decode(encoding)
+            text = codecs.getincrementaldecoder(encoding)().decode(data, final=not partial)
+            break
         except UnicodeDecodeError as err:
             last = err
-    raise SourceFileError(
-        path,
-        f"not valid {' or '.join(encodings)} text (byte {last.start}: {last.reason}); "
-        "re-save the file as UTF-8",
-    )
+    else:
+        assert last is not None
+        raise SourceFileError(
+            path,
+            f"not valid {' or '.join(encodings)} text (byte {last.start}: {last.reason}); "
+            "re-save the file as UTF-8",
+        )
+    if "\x00" in text:
+        raise SourceFileError(
+            path,
+            f"contains NUL characters at character {text.index(chr(0))}: a binary file or UTF-16 "
+            "text, not UTF-8; re-save the file as UTF-8",
+        )
+    return text
+
+
+def sniff_text(path: Path, encodings: tuple[str, ...] = ("utf-8",)) -> str:
+    """The decoded head of a file: an empty file, a binary file or a wrong encoding is refused here,
+    from the first HEAD_BYTES, before the whole file is read."""
+    head = read_head(path)
+    if not head.strip() and len(head) < HEAD_BYTES:
+        raise SourceFileError(path, "file is empty")
+    return decode(path, head, encodings, partial=True)
+
+
+def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8",)) -> str:
+    """Decode a text file strictly: a BOM is removed, a wrong encoding is an error, never mojibake."""
+    sniff_text(path, encodings)
+    data = read_bytes(path)
+    if not data.strip():
+        raise SourceFileError(path, "file is empty")
+    return decode(path, data, encodings)
 
 
 def looks_like_html(text: str) -> bool:
@@ -95,35 +151,125 @@ def looks_like_html(text: str) -> bool:
     return head.startswith("<!doctype html") or head.startswith("<html") or "<html" in head
 
 
+def one_line_ending(text: str) -> str:
+    """CRLF and lone CR (old Mac exports, or lines appended by another tool) become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def csv_header(text: str) -> list[str] | None:
+    """The column names of the first CSV record of `text` (the head of a file), stripped; None when
+    the head does not hold a whole header line."""
+    text = one_line_ending(text[:HEAD_BYTES])
+    if "\n" not in text and len(text) >= HEAD_BYTES // 4:
+        return None
+    try:
+        return [name.strip() for name in next(csv.reader(io.StringIO(text)), [])]
+    except csv.Error:
+        return None
+
+
+def head_columns(path: Path, head: str) -> list[str]:
+    """The CSV header in the head of a file; a first line too long to be a header is refused."""
+    header = csv_header(head)
+    if header is None:
+        raise SourceFileError(
+            path, f"the first line is longer than {HEAD_BYTES // 4:,} characters: not a CSV header"
+        )
+    return header
+
+
+def _csv_problem(text: str, width: int) -> str | None:
+    """Where a CSV that polars cannot parse goes wrong: a record wider than the header, or a quote
+    that is never closed. Only called on the error path."""
+    line, record_line, fields, quoted, opened = 1, 1, 1, False, 0
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if quoted:
+            if char == '"' and text[position + 1 : position + 2] == '"':
+                position += 1  # an escaped quote inside a quoted field
+            elif char == '"':
+                quoted = False
+            elif char == "\n":
+                line += 1
+        elif char == '"':
+            quoted, opened = True, line
+        elif char == ",":
+            fields += 1
+        elif char == "\n":
+            if fields > width:
+                return f"line {record_line} has {fields} fields but the header has {width}"
+            line += 1
+            record_line, fields = line, 1
+        position += 1
+    if quoted:
+        return f"the quote opened on line {opened} is never closed"
+    if fields > width:
+        return f"line {record_line} has {fields} fields but the header has {width}"
+    return None
+
+
 def read_csv_strings(path: Path, required: list[str], *, text: str | None = None) -> pl.DataFrame:
     """Every cell as a string, so normalise decides what a bad number is (and quarantines it)."""
-    text = read_text(path) if text is None else text
+    if text is None:
+        head = sniff_text(path)
+        if looks_like_html(head):
+            raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
+        # A file that is not this layout is refused from its first line, never parsed whole.
+        check_columns(path, head_columns(path, head), required)
+        text = read_text(path)
     if looks_like_html(text):
         raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
+    text = one_line_ending(text)
+    header = csv_header(text) or []
+    duplicated = sorted({name for name in header if name and header.count(name) > 1})
+    if duplicated:
+        raise SourceFileError(
+            path,
+            f"column(s) {', '.join(duplicated)} appear more than once in the header; "
+            "which one holds the data is ambiguous",
+        )
     try:
         frame = pl.read_csv(
             text.encode("utf-8"),
             infer_schema=False,
             truncate_ragged_lines=False,
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as err:
-        raise SourceFileError(path, f"cannot parse as CSV: {str(err).splitlines()[0]}") from err
-    frame = frame.rename({c: c.strip() for c in frame.columns})
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.DuplicateError) as err:
+        problem = _csv_problem(text, len(header)) or str(err).splitlines()[0]
+        raise SourceFileError(path, f"cannot parse as CSV: {problem}") from err
+    # Names are trimmed; unnamed columns (trailing commas) keep the names polars gave them.
+    frame = frame.rename({c: c.strip() for c in frame.columns if c.strip()})
     check_columns(path, frame.columns, required)
     return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
 
 
-def read_json_records(path: Path, required: list[str]) -> pl.DataFrame:
-    """A JSON payload of records: `{"data": [...]}` (Comtrade API v1) or a bare list."""
-    text = read_text(path)
-    if looks_like_html(text):
-        raise SourceFileError(path, "is an HTML page, not JSON (an API error page saved as .json?)")
+def json_start(path: Path, head: str) -> None:
+    """Refuse a file that cannot be JSON from its first character (JSON data starts with { or [)."""
+    start = head.lstrip()[:40]
+    if not start.startswith(("{", "[")):
+        raise SourceFileError(path, f"is not JSON: it starts with {start!r}")
+
+
+def parse_json(path: Path, text: str) -> Any:
     try:
-        payload = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise SourceFileError(
             path, f"invalid or truncated JSON at line {err.lineno} column {err.colno}: {err.msg}"
         ) from err
+    except RecursionError as err:
+        raise SourceFileError(path, "JSON is nested too deeply to be a data payload") from err
+
+
+def read_json_records(path: Path, required: list[str]) -> pl.DataFrame:
+    """A JSON payload of records: `{"data": [...]}` (Comtrade API v1) or a bare list."""
+    head = sniff_text(path)
+    if looks_like_html(head):
+        raise SourceFileError(path, "is an HTML page, not JSON (an API error page saved as .json?)")
+    json_start(path, head)
+    text = read_text(path)
+    payload = parse_json(path, text)
     if isinstance(payload, dict):
         if "data" not in payload:
             error = payload.get("error") or payload.get("message") or payload.get("statusCode")
@@ -161,6 +307,11 @@ def read_json_records(path: Path, required: list[str]) -> pl.DataFrame:
 
 
 def check_columns(path: Path, present: list[str], required: list[str]) -> None:
+    reserved = [c for c in present if c in RESERVED_COLUMNS]
+    if reserved:
+        raise SourceFileError(
+            path, f"column(s) {', '.join(reserved)} are reserved for the loader's lineage; rename them"
+        )
     missing = [c for c in required if c not in present]
     if missing:
         raise SourceFileError(
@@ -173,9 +324,11 @@ def check_columns(path: Path, present: list[str], required: list[str]) -> None:
 
 
 def to_number(column: str) -> pl.Expr:
-    """A number from a string cell; null when empty. Non-numeric text becomes null too, and the
-    caller's row rules turn 'present but not a number' into a quarantine reason."""
-    return pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
+    """A number from a string cell; null when empty. Non-numeric text becomes null too, and so do
+    "NaN", "inf" and overflowing exponents ("1e400"): the caller's row rules turn 'present but not
+    a number' into a quarantine reason."""
+    value = pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
+    return pl.when(value.is_finite()).then(value)
 
 
 def not_a_number(column: str) -> pl.Expr:
@@ -195,3 +348,31 @@ def first_reason(*rules: tuple[pl.Expr, str | pl.Expr]) -> pl.Expr:
         value = pl.lit(reason) if isinstance(reason, str) else reason.fill_null("invalid row")
         expr = pl.when(condition.fill_null(True)).then(value).otherwise(expr)
     return expr
+
+
+# Spreadsheet formula injection (CSV injection): a cell that starts with one of these is run as a
+# formula when the data is opened in Excel or LibreOffice (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`).
+FORMULA_REASON = "formula-like text in {}"
+_FORMULA_START = r"^[=+\-@]"
+
+
+def formula_like(column: str) -> pl.Expr:
+    """Text that a spreadsheet would run as a formula: it starts (after leading whitespace, which
+    is trimmed before landing) with = + - or @, is longer than that one character, and is not a
+    plain number ("-12.5" and "+5" are numbers, not formulas)."""
+    text = pl.col(column).str.strip_chars()
+    return (
+        text.str.contains(_FORMULA_START) & (text.str.len_chars() > 1) & to_number(column).is_null()
+    ).fill_null(False)
+
+
+def formula_rules(*columns: str) -> list[tuple[pl.Expr, str]]:
+    """The shared rule for text fields: a formula-like cell quarantines its row, with the column
+    named in the reason. Rows are quarantined rather than neutralised (say with a leading quote),
+    so that what lands is exactly what the source declared."""
+    return [(formula_like(column), FORMULA_REASON.format(column)) for column in columns]
+
+
+def implausible(value: pl.Expr, limit: float) -> pl.Expr:
+    """A number so large it can only be a unit, scale or keying error (null counts as plausible)."""
+    return (value > limit).fill_null(False)

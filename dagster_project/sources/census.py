@@ -38,6 +38,7 @@ import polars as pl
 
 from dagster_project.lib import http, reference
 from dagster_project.sources.base import (
+    HEAD_BYTES,
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
@@ -45,10 +46,15 @@ from dagster_project.sources.base import (
     SourceSpec,
     check_columns,
     data_suffix,
+    decode,
     first_reason,
+    formula_rules,
+    implausible,
+    json_start,
     looks_like_html,
     not_a_number,
-    read_bytes,
+    parse_json,
+    read_head,
     read_text,
     to_number,
 )
@@ -88,6 +94,11 @@ DF_CODES = ["1", "2"]
 # ship: the goods at the US port, before loading); FOB is the closest basis DESIGN knows, and the
 # two differ only by the loading charges.
 VALUE_BASIS = {IMPORT: "customs", EXPORT: "FOB"}
+# Text fields that land as declared (the codes have their own rules): a formula-like cell
+# quarantines the row (`base.formula_rules`).
+TEXT_FIELDS = (UNIT, "DF")
+# One HS10 line for one partner and month above a trillion USD is a scale or keying error.
+MAX_VALUE_USD = 1e12
 # The API has monthly HS detail from 2010-01 (it answers 204 before); later than this month
 # cannot have been published.
 FIRST_MONTH = datetime.date(2010, 1, 1)
@@ -157,21 +168,20 @@ def _parse(path: Path) -> list[Any]:
             path,
             f"unsupported file type {data_suffix(path)!r}; census takes .json (the API response saved as is)",
         )
-    if not read_bytes(path).strip():
+    # The head first: an empty body, an HTML page, an error message or junk is refused before the
+    # whole file is read.
+    head = read_head(path)
+    if not head.strip() and len(head) < HEAD_BYTES:
         raise SourceFileError(path, EMPTY_FILE)
-    text = read_text(path)
-    if looks_like_html(text):
+    head_text = decode(path, head, partial=True)
+    if looks_like_html(head_text):
         raise SourceFileError(path, HTML_FILE)
-    if text.lstrip()[:6].lower() == "error:":
+    if head_text.lstrip()[:6].lower() == "error:":
         # A bad variable or predicate is answered (HTTP 400) with one line of plain text.
-        first_line = text.strip().splitlines()[0][:200]
+        first_line = head_text.strip().splitlines()[0][:200]
         raise SourceFileError(path, f"is a Census API error message, not data: {first_line!r}")
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SourceFileError(
-            path, f"invalid or truncated JSON at line {err.lineno} column {err.colno}: {err.msg}"
-        ) from err
+    json_start(path, head_text)
+    payload = parse_json(path, read_text(path))
     if isinstance(payload, dict):
         raise SourceFileError(
             path,
@@ -346,6 +356,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         )
     value_column = spec["value"]
     reason = first_reason(
+        *formula_rules(*[c for c in TEXT_FIELDS if c in present]),
         (
             pl.col("period_start").is_null(),
             pl.format("time {} is not YYYY-MM", pl.col("_time").fill_null("<missing>")),
@@ -379,6 +390,10 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         (not_a_number(value_column), f"{value_column} is not a number"),
         (pl.col("value_usd").is_null(), f"{value_column} is missing"),
         (pl.col("value_usd") < 0, f"{value_column} is negative"),
+        (
+            implausible(pl.col("value_usd"), MAX_VALUE_USD),
+            pl.format(f"{value_column} {{}} is implausibly large (over 1e12 USD)", pl.col(value_column)),
+        ),
         *_number_rules("CON_VAL_MO", present if flow == IMPORT else []),
         *_number_rules("GEN_CIF_MO", present if flow == IMPORT else []),
         *_number_rules(spec["quantity"], present),

@@ -26,6 +26,8 @@ from dagster_project.sources.base import (
     SourceSpec,
     data_suffix,
     first_reason,
+    formula_rules,
+    implausible,
     looks_like_html,
     not_a_number,
     read_csv_strings,
@@ -64,6 +66,10 @@ OPTIONAL = [
     "isAggregate",
 ]
 FLOWS = {"M": "import", "X": "export", "RM": "re_import", "RX": "re_export"}
+# Text fields that land as declared: a formula-like cell quarantines the row (`base.formula_rules`).
+TEXT_FIELDS = ("freqCode", "flowCode", "cmdCode", "classificationCode", "customsCode", "qtyUnitAbbr")
+# One HS6 line of one reporter for one period above a trillion USD is a scale or keying error.
+MAX_VALUE_USD = 1e12
 MASS_UNITS_TO_KG = {"kg": 1.0, "t": 1000.0}
 
 LANDING_SCHEMA: dict[str, pl.DataType] = {
@@ -216,6 +222,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     typed = typed.join(known_product, on=ROW_NUMBER, how="left")
     latest_year = datetime.date.today().year + 1
     reason = first_reason(
+        *formula_rules(*TEXT_FIELDS),
         (
             pl.col("freq_code").is_null() | ~pl.col("freq_code").is_in(["A", "M"]),
             "freqCode must be A or M",
@@ -258,6 +265,10 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         (not_a_number("primaryValue"), "primaryValue is not a number"),
         (pl.col("primary_value_usd").is_null(), "primaryValue is missing"),
         (pl.col("primary_value_usd") < 0, "primaryValue is negative"),
+        (
+            implausible(pl.col("primary_value_usd"), MAX_VALUE_USD),
+            pl.format("primaryValue {} is implausibly large (over 1e12 USD)", pl.col("primaryValue")),
+        ),
         (not_a_number("netWgt"), "netWgt is not a number"),
         (not_a_number("qty"), "qty is not a number"),
         ((pl.col("_net_wgt") < 0).fill_null(False), "netWgt is negative"),
@@ -399,10 +410,13 @@ def pull(request: PullRequest, api_key: str | None, client: httpx.Client | None 
         payload = json.loads(text)
     except json.JSONDecodeError as err:
         raise http.PullError(f"Comtrade returned invalid JSON for {shown}: {err.msg}") from None
+    # What the API says is shown, but never the key, even when the answer echoes it.
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        raise http.PullError(f"Comtrade returned no data list for {shown}: {str(payload)[:200]}")
+        said = http.redact(str(payload), api_key)[:200]
+        raise http.PullError(f"Comtrade returned no data list for {shown}: {said}")
     if payload.get("error"):
-        raise http.PullError(f"Comtrade reported an error for {shown}: {payload['error']}")
+        said = http.redact(str(payload["error"]), api_key)[:300]
+        raise http.PullError(f"Comtrade reported an error for {shown}: {said}")
     record = {
         "endpoint": "data/v1/get" if api_key else "public/v1/preview",
         "url": shown,

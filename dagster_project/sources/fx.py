@@ -37,10 +37,13 @@ from dagster_project.sources.base import (
     SourceSpec,
     data_suffix,
     first_reason,
+    formula_rules,
+    head_columns,
     looks_like_html,
     not_a_number,
     read_csv_strings,
     read_text,
+    sniff_text,
     to_number,
 )
 
@@ -71,18 +74,22 @@ def read(path: Path) -> pl.DataFrame:
     if suffix != ".csv":
         hint = " (unzip eurofxref-hist.zip first)" if suffix == ".zip" else ""
         raise SourceFileError(path, f"unsupported file type {suffix!r}; fx takes .csv{hint}")
-    text = read_text(path)
-    header = [c.strip() for c in text.splitlines()[0].split(",")]
+    # The layout is told by the header, read from the head of the file: junk and other layouts
+    # are refused before the whole file is read.
+    head = sniff_text(path)
+    if looks_like_html(head):
+        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
+    header = head_columns(path, head)
     if ECB_DATE in header and ECB_USD in header and "currency" not in header:
-        return _read_ecb(path, text)
+        return _read_ecb(path, read_text(path))
     missing = [c for c in REQUIRED if c not in header]
-    if missing and not looks_like_html(text):
+    if missing:
         raise SourceFileError(
             path,
             f"missing required column(s) {', '.join(missing)}; found {', '.join(header[:20])}; "
             "fx takes date,currency,per_usd or the ECB eurofxref-hist layout (Date,USD,JPY,…)",
         )
-    frame = read_csv_strings(path, REQUIRED, text=text)
+    frame = read_csv_strings(path, REQUIRED, text=read_text(path))
     return frame.with_columns(
         pl.lit("declared").alias("rate_source"),
         *[pl.lit(None, dtype=pl.String).alias(c) for c in _ECB_RAW],
@@ -144,6 +151,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col("rate_date").dt.strftime("%Y-%m").alias("period"))
     )
     reason = first_reason(
+        *formula_rules("currency"),
         (
             pl.col("rate_date").is_null(),
             pl.format(

@@ -42,6 +42,7 @@ import polars as pl
 
 from dagster_project.lib import reference
 from dagster_project.sources.base import (
+    HEAD_BYTES,
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
@@ -50,9 +51,13 @@ from dagster_project.sources.base import (
     check_columns,
     data_suffix,
     first_reason,
+    formula_rules,
+    head_columns,
+    implausible,
     looks_like_html,
     read_bytes,
     read_csv_strings,
+    read_head,
 )
 
 NAME = "gacc"
@@ -81,6 +86,21 @@ REQUIRED = [
     UNIT_2,
 ]
 OPTIONAL = [TRADE_MODE_CODE, TRADE_MODE, REGISTRATION_PLACE_CODE, REGISTRATION_PLACE]
+# Text fields (codes and names): a formula-like cell quarantines the row (`base.formula_rules`).
+TEXT_FIELDS = [
+    PRODUCT_CODE,
+    PRODUCT_NAME,
+    PARTNER_CODE,
+    PARTNER_NAME,
+    UNIT_1,
+    UNIT_2,
+    TRADE_MODE_CODE,
+    TRADE_MODE,
+    REGISTRATION_PLACE_CODE,
+    REGISTRATION_PLACE,
+]
+# One line for one partner and month above ten million million (CNY or USD) is a scale error.
+MAX_VALUE = 1e13
 VALUE_COLUMNS = {"人民币": "CNY", "美元": "USD"}
 CURRENCIES = list(VALUE_COLUMNS.values())
 # Added by `read` (the file has no flow column), kept in quarantine with the row's raw text.
@@ -195,15 +215,22 @@ def _guess(data: bytes) -> str:
     return best.encoding if best is not None else "unknown"
 
 
-def decode_text(path: Path, data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (a BOM is removed and then means UTF-8 only), else GB18030."""
-    if not data.strip():
+def decode_text(path: Path, data: bytes, *, partial: bool = False) -> tuple[str, str]:
+    """(text, encoding): UTF-8 (a BOM is removed and then means UTF-8 only), else GB18030.
+
+    `partial` data is the head of a file (`base.read_head`): a character cut at its end is not an
+    error, so a file can be refused from its head without reading the rest."""
+
+    def strict(raw: bytes, encoding: str) -> str:
+        return codecs.getincrementaldecoder(encoding)().decode(raw, final=not partial)
+
+    if not data.strip() and not (partial and len(data) >= HEAD_BYTES):
         raise SourceFileError(path, "file is empty")
     if data.startswith(ZIP_MAGIC):
         raise SourceFileError(path, "is a zip file (an XLSX workbook?) named .csv; rename it to .xlsx")
     if data.startswith(codecs.BOM_UTF8):
         try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+            return strict(data[len(codecs.BOM_UTF8) :], "utf-8"), "utf-8-sig"
         except UnicodeDecodeError as err:
             raise SourceFileError(
                 path,
@@ -211,7 +238,7 @@ def decode_text(path: Path, data: bytes) -> tuple[str, str]:
                 "re-export the file from the query platform",
             ) from err
     try:
-        text, encoding = data.decode("utf-8"), "utf-8"
+        text, encoding = strict(data, "utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
         # Mostly-valid UTF-8 with a few broken bytes would still "decode" as GB18030, into
         # nonsense: refuse it instead. Real GBK text forms valid UTF-8 sequences only by chance.
@@ -225,7 +252,7 @@ def decode_text(path: Path, data: bytes) -> tuple[str, str]:
                 "re-export the file from the query platform",
             ) from utf8_error
         try:
-            text, encoding = data.decode("gb18030"), "gb18030"
+            text, encoding = strict(data, "gb18030"), "gb18030"
         except UnicodeDecodeError as err:
             raise SourceFileError(
                 path,
@@ -246,13 +273,14 @@ def decode_text(path: Path, data: bytes) -> tuple[str, str]:
 
 
 def _read_xlsx(path: Path) -> pl.DataFrame:
-    data = read_bytes(path)
-    if not data.strip():
+    head = read_head(path)
+    if not head.strip() and len(head) < HEAD_BYTES:
         raise SourceFileError(path, "file is empty")
-    if not data.startswith(ZIP_MAGIC):
-        if looks_like_html(data[:2000].decode("utf-8", errors="replace")):
+    if not head.startswith(ZIP_MAGIC):
+        if looks_like_html(head[:2000].decode("utf-8", errors="replace")):
             raise SourceFileError(path, "is an HTML page, not XLSX (an error page saved as .xlsx?)")
         raise SourceFileError(path, "is not an XLSX workbook (no zip signature); export it again as .xlsx")
+    data = read_bytes(path)
     try:
         # Every cell as text (infer_schema_length=0), so row rules decide what a bad number is.
         frame = pl.read_excel(io.BytesIO(data), engine="calamine", infer_schema_length=0)
@@ -265,21 +293,33 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    text, encoding = decode_text(path, read_bytes(path))
+def _check_header(path: Path, header: list[str], encoding: str) -> None:
     try:
-        return read_csv_strings(path, REQUIRED, text=text)
+        check_columns(path, header, REQUIRED)
     except SourceFileError as err:
         if encoding != "gb18030" or not err.problem.startswith("missing required"):
             raise
         # Big5 and other legacy encodings decode as (wrong) GB18030: the headers show it.
-        guess = _guess(read_bytes(path))
+        guess = _guess(read_head(path))
         if guess in GB_ENCODINGS:
             raise
         raise SourceFileError(
             path,
             f"{err.problem} (read as GB18030; charset_normalizer guesses {guess}; save it as GBK or UTF-8)",
         ) from err
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    # The head first: junk, a wrong encoding and another layout are refused before the whole
+    # file is read.
+    head, head_encoding = decode_text(path, read_head(path), partial=True)
+    if looks_like_html(head):
+        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
+    _check_header(path, head_columns(path, head), head_encoding)
+    text, encoding = decode_text(path, read_bytes(path))
+    frame = read_csv_strings(path, [], text=text)
+    _check_header(path, frame.columns[1:], encoding)
+    return frame
 
 
 def read(path: Path) -> pl.DataFrame:
@@ -478,9 +518,11 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     )
     typed = typed.join(known_product, on=ROW_NUMBER, how="left")
     world = pl.col("is_world_partner")
+    text_fields = [c for c in TEXT_FIELDS if c in raw.columns]
     declared_code = pl.col("partner_code").fill_null("<empty>")
     declared_name = pl.col("partner_name").fill_null("<empty>")
     reason = first_reason(
+        *formula_rules(*text_fields),
         (pl.col("_period_problem").is_not_null(), pl.col("_period_problem")),
         (
             ~pl.col("year").is_between(FIRST_YEAR, LAST_YEAR),
@@ -522,6 +564,10 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         (not_a_number(value_column), pl.format(f"{value_column} value {{}} is not a number", value_column)),
         (pl.col("value").is_null(), f"{value_column} value is missing"),
         (pl.col("value") < 0, f"{value_column} value is negative"),
+        (
+            implausible(pl.col("value"), MAX_VALUE),
+            pl.format(f"{value_column} value {{}} is implausibly large (over 1e13)", value_column),
+        ),
         (not_a_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
         (not_a_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
         ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),

@@ -22,6 +22,8 @@ from dagster_project.sources.base import (
     SourceSpec,
     data_suffix,
     first_reason,
+    formula_rules,
+    implausible,
     not_a_number,
     read_csv_strings,
     to_number,
@@ -45,6 +47,11 @@ BASES = ["exw_china_vat_incl", "fob_china", "cif_europe", "ddp_china", "cif_nort
 UNITS = ["kg", "t"]
 CURRENCIES = ["USD", "CNY", "EUR"]
 FORMS = ["oxide", "metal", "alloy", "carbonate", "chloride", "fluoride", "concentrate", "magnet"]
+# Text fields: a formula-like cell quarantines the row (`base.formula_rules`).
+TEXT_FIELDS = ("source", "product", "element", "form", "purity", "basis", "currency", "unit")
+# The dearest rare-earth products cost tens of millions of CNY per tonne; a thousand million per
+# unit (kg or t, in any of the currencies) is a scale or keying error.
+MAX_PRICE = 1e9
 # Mixtures priced as one product (didymium oxide, NdPr metal).
 ELEMENT_MIXES = ["NdPr", "PrNd", "REO"]
 
@@ -87,6 +94,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         to_number("high").alias("price_high"),
     ).with_columns(pl.col("price_date").dt.strftime("%Y-%m").alias("period"))
     reason = first_reason(
+        *formula_rules(*TEXT_FIELDS),
         (
             pl.col("price_date").is_null(),
             pl.format("date {} is not yyyy-mm-dd", pl.col("date").fill_null("<missing>")),
@@ -121,6 +129,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         (not_a_number("high") | pl.col("price_high").is_null(), "high is missing or not a number"),
         ((pl.col("price_low") <= 0) | (pl.col("price_high") <= 0), "price is not positive"),
         (pl.col("price_low") > pl.col("price_high"), "low is above high"),
+        (implausible(pl.col("price_high"), MAX_PRICE), "price is implausibly large (over 1e9 per unit)"),
     )
     return (
         typed.with_columns(reason.alias(REJECT_REASON))

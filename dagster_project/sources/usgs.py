@@ -45,8 +45,12 @@ from dagster_project.sources.base import (
     SourceSpec,
     data_suffix,
     first_reason,
+    formula_rules,
+    head_columns,
+    looks_like_html,
     read_csv_strings,
     read_text,
+    sniff_text,
 )
 
 NAME = "usgs"
@@ -102,7 +106,26 @@ _PATTERNS: dict[str, str] = {
 }
 # Byte pairs that UTF-8 text shows when it was decoded as cp1252 and saved again.
 _MOJIBAKE = re.compile("â€|Ã[\u00a0-\u00bf]|Â[\u00a0-\u00bf]")
+# Four or more characters in a row from the upper half of cp1252: what GBK (two bytes a character,
+# both above 0x80) looks like when decoded as cp1252 ("中国" → "ÖÐ¹ú"). English text with a few
+# accented letters, dashes and curly quotes never has such a run.
+_MULTIBYTE_AS_CP1252 = re.compile(
+    "[\u00a0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]{4,}"
+)
 _RARE_EARTH = r"(?i)rare[\s-]*earth"
+# Text fields: a formula-like cell quarantines the row (`base.formula_rules`).
+TEXT_FIELDS = (
+    "MCS chapter",
+    "Section",
+    "Commodity",
+    "Country",
+    "Statistics",
+    "Statistics_detail",
+    "Unit",
+    "Notes",
+    OTHER_NOTES,
+)
 
 LANDING_SCHEMA: dict[str, pl.DataType] = {
     "mcs_chapter": pl.String,
@@ -126,8 +149,7 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _decode(path: Path) -> str:
-    text = read_text(path, ENCODINGS)
+def _check_text(path: Path, text: str) -> None:
     for number, line in enumerate(text.splitlines(), start=1):
         found = _MOJIBAKE.search(line)
         if found:
@@ -136,7 +158,43 @@ def _decode(path: Path) -> str:
                 f"text looks double-encoded (mojibake {found.group(0)!r} on line {number}); "
                 "export the file again from the original release",
             )
+        found = _MULTIBYTE_AS_CP1252.search(line)
+        if found:
+            raise SourceFileError(
+                path,
+                f"text {found.group(0)!r} on line {number} is multi-byte text (GBK, Shift-JIS, …?) "
+                "read as cp1252; the release is English: save the file as UTF-8",
+            )
+
+
+def _decode(path: Path) -> str:
+    text = read_text(path, ENCODINGS)
+    _check_text(path, text)
     return text
+
+
+def _renames(path: Path, columns: list[str]) -> dict[str, str]:
+    """Header spelling drifts between editions ("MCS Chapter", "Other_notes"): match loosely."""
+    canonical = {_header_key(c): c for c in [*REQUIRED, OTHER_NOTES]}
+    renames = {c: canonical[_header_key(c)] for c in columns if _header_key(c) in canonical}
+    targets = list(renames.values())
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise SourceFileError(
+            path,
+            f"column(s) {', '.join(twice)} appear more than once in the header (spelt "
+            f"{', '.join(repr(c) for c, t in renames.items() if t in twice)}); which one holds the data "
+            "is ambiguous",
+        )
+    missing = [c for c in REQUIRED if c not in targets]
+    if missing:
+        raise SourceFileError(
+            path,
+            f"missing required column(s) {', '.join(missing)}; found {', '.join(columns[:20])}; "
+            "usgs takes the long MCS data-release CSV (MCS chapter, Section, Commodity, …), "
+            "not the per-commodity salient or world tables",
+        )
+    return {old: new for old, new in renames.items() if old != new}
 
 
 def read(path: Path) -> pl.DataFrame:
@@ -144,20 +202,15 @@ def read(path: Path) -> pl.DataFrame:
         raise SourceFileError(
             path, f"unsupported file type {data_suffix(path)!r}; usgs takes the MCS data-release .csv"
         )
+    # The head first: junk, a wrong encoding and another layout are refused before the whole
+    # file is read.
+    head = sniff_text(path, ENCODINGS)
+    if looks_like_html(head):
+        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
+    _renames(path, head_columns(path, head))
     text = _decode(path)
     frame = read_csv_strings(path, [], text=text)
-    # Header spelling drifts between editions ("MCS Chapter", "Other_notes"): match loosely.
-    canonical = {_header_key(c): c for c in [*REQUIRED, OTHER_NOTES]}
-    renames = {c: canonical[_header_key(c)] for c in frame.columns if _header_key(c) in canonical}
-    frame = frame.rename({old: new for old, new in renames.items() if old != new})
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise SourceFileError(
-            path,
-            f"missing required column(s) {', '.join(missing)}; found {', '.join(frame.columns[1:21])}; "
-            "usgs takes the long MCS data-release CSV (MCS chapter, Section, Commodity, …), "
-            "not the per-commodity salient or world tables",
-        )
+    frame = frame.rename(_renames(path, frame.columns[1:]))
     if OTHER_NOTES not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(OTHER_NOTES))
     return frame
@@ -270,6 +323,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         ).alias("is_rare_earth"),
     )
     reason = first_reason(
+        *formula_rules(*TEXT_FIELDS),
         (pl.col("commodity").is_null(), "Commodity is missing"),
         (pl.col("country").is_null(), "Country is missing"),
         (pl.col("statistic").is_null(), "Statistics is missing"),
