@@ -19,6 +19,7 @@ help:
 	@echo "make test   set up if needed, then run the test suite"
 	@echo "make check  lint and format checks (ruff, sqlfluff)"
 	@echo "make dev    open the Dagster UI on http://127.0.0.1:3000"
+	@echo "make bench  benchmarks (docs/benchmarks.md)"
 
 $(BIN)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -45,13 +46,13 @@ test-slow: setup
 	$(BIN)/pytest -m slow
 
 check: setup
-	$(BIN)/ruff check dagster_project tests scripts
-	$(BIN)/ruff format --check dagster_project tests scripts
+	$(BIN)/ruff check dagster_project tests scripts bench
+	$(BIN)/ruff format --check dagster_project tests scripts bench
 	$(BIN)/python -m dagster_project.warehouse.prepare --lint
 
 format: setup
-	$(BIN)/ruff format dagster_project tests scripts
-	$(BIN)/ruff check --fix dagster_project tests scripts
+	$(BIN)/ruff format dagster_project tests scripts bench
+	$(BIN)/ruff check --fix dagster_project tests scripts bench
 
 dev: setup
 	$(BIN)/dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
@@ -61,3 +62,8 @@ docs: setup
 
 clean:
 	rm -rf $(VENV) dbt/target dbt/logs .dagster_home
+
+# Benchmarks (not part of test or CI): writes bench/results/latest.json; see docs/benchmarks.md.
+.PHONY: bench
+bench: setup
+	$(BIN)/python bench/run.py
