@@ -11,6 +11,7 @@ import pytest
 from conftest import FIXTURES, SAMPLES, drop
 
 from dagster_project.ingest.landing import ingest_source
+from dagster_project.lib import reference
 from dagster_project.lib.http import PullError
 from dagster_project.sources import census
 from dagster_project.sources.base import REJECT_REASON, SourceFileError
@@ -127,6 +128,54 @@ def test_bad_export_rows_each_get_their_reason():
         "E_COMMODITY 85051100 is not a 10-digit code",
         None,
     ]
+
+
+def test_partners_beyond_the_reference_table_land_by_schedule_c():
+    # Every country of the published Schedule C list is in the seed (mapped by its ISO alpha-2
+    # column): Estonia, Brazil, Viet Nam, South Africa, Chile and DR Congo land. Kosovo (4803) has
+    # no ISO country of its own, so it stays an unknown partner; the world row is the sum.
+    typed = _typed(F / "imports_2025-04_other_partners.json")
+    assert typed.select("cty_code", "partner_iso3", REJECT_REASON).rows() == [
+        ("-", "WLD", None),
+        ("4470", "EST", None),
+        ("3510", "BRA", None),
+        ("5520", "VNM", None),
+        ("7910", "ZAF", None),
+        ("3370", "CHL", None),
+        ("7660", "COD", None),
+        ("4803", None, "unknown partner code 4803"),
+    ]
+
+
+def test_exports_are_looked_up_among_schedule_b_lines_not_hts():
+    # 2846902015 is an HTS (import) line: on the exports endpoint it is not a Schedule B line, so it
+    # is quarantined instead of being matched; 2846908000 is in both lists (seed classification).
+    typed = _typed(F / "exports_2025-04_schedule_b.json")
+    assert typed.select("commodity", "partner_iso3", REJECT_REASON).rows() == [
+        ("2846908000", "BRA", None),
+        ("2846908000", "ZAF", None),
+        ("2846902015", "CHL", "unknown product code 2846902015 for 2025 (exports: Schedule B lines)"),
+    ]
+    # the same line on the imports endpoint is a known HTS line (only Kosovo's row is refused)
+    imports = _typed(F / "imports_2025-04_other_partners.json")
+    assert imports.filter(pl.col(REJECT_REASON).is_not_null())["cty_code"].to_list() == ["4803"]
+
+
+def test_seed_schedule_c_codes_are_countries_and_never_groupings():
+    countries = reference.seed("countries")
+    groupings = reference.seed("census_groupings")
+    codes = countries.filter(~pl.col("is_aggregate"))["census_code"].drop_nulls()
+    assert codes.len() == 238
+    assert codes.str.contains(r"^\d{4}$").all()
+    assert codes.is_unique().all()
+    # only the all-countries total '-' is in both: WLD in countries, kind 'world' in groupings
+    assert set(countries["census_code"].drop_nulls()) & set(groupings["census_code"]) == {"-"}
+    # the codes of the shared reference table agree with the published list
+    assert dict(
+        countries.filter(pl.col("iso3").is_in(["CHN", "JPN", "KOR", "DEU", "EST", "MEX"]))
+        .select("iso3", "census_code")
+        .rows()
+    ) == {"CHN": "5700", "JPN": "5880", "KOR": "5800", "DEU": "4280", "EST": "4470", "MEX": "2010"}
 
 
 def test_year_and_month_predicates_instead_of_time():

@@ -11,6 +11,7 @@ import pytest
 from conftest import FIXTURES, SAMPLES
 
 from dagster_project.ingest.landing import ingest_source
+from dagster_project.lib import reference
 from dagster_project.sources import gacc
 from dagster_project.sources.base import REJECT_REASON, SourceFileError
 
@@ -228,6 +229,43 @@ def test_bad_rows_each_get_their_reason():
         "第二数量 is negative",
         None,
     ]
+
+
+def test_partners_beyond_the_reference_table_land_by_the_published_code_list():
+    # Codes and names as China customs' trading-partner list publishes them (seed countries):
+    # Brazil, South Africa, Chile, Estonia, India 111, Mexico 429 and DR Congo (half-width
+    # parentheses, as the platform writes them) land; the Canary Islands (207, a part of Spain) are
+    # not a country; 115 named 印度 is the reference note's old code for India: 115 is Israel.
+    typed = _typed(F / "exports" / "other_partners_202507.csv")
+    assert _rows(typed, "partner_code", "partner_iso3", REJECT_REASON) == [
+        ("410", "BRA", None),
+        ("244", "ZAF", None),
+        ("412", "CHL", None),
+        ("334", "EST", None),
+        ("111", "IND", None),
+        ("429", "MEX", None),
+        ("252", "COD", None),
+        ("207", None, "unknown partner code 207"),
+        ("115", "ISR", "partner code 115 is 以色列 in the code list, file says 印度"),
+    ]
+
+
+def test_seed_partner_codes_are_three_digits_unique_and_named():
+    countries = reference.seed("countries").filter(pl.col("gacc_code").is_not_null())
+    assert countries.height == 221
+    assert countries["gacc_code"].str.contains(r"^\d{3}$").all()
+    assert countries["gacc_code"].is_unique().all()
+    assert countries["gacc_name"].null_count() == 0
+    assert countries.filter(pl.col("iso3").is_in(["CHN", "USA", "IND", "MEX", "DEU"])).sort("iso3").select(
+        "iso3", "gacc_code", "gacc_name"
+    ).rows() == [
+        ("CHN", "142", "中国"),
+        ("DEU", "304", "德国"),
+        ("IND", "111", "印度"),
+        ("MEX", "429", "墨西哥"),
+        ("USA", "502", "美国"),
+    ]
+    assert countries["verified"].all()
 
 
 def test_product_code_matches_the_declared_length_and_year(tmp_path: Path):

@@ -153,9 +153,30 @@ def test_fixtures_end_to_end_revision_and_blocking_check(workspace, tmp_path):
     drop(inbox, "comtrade", FIXTURES / "comtrade" / "us_imports_2023_traps.json")
     drop(inbox, "prices", FIXTURES / "prices" / "price_sheet_traps.csv")
     drop(inbox, "fx", FIXTURES / "fx" / "fx_traps.csv")
+    drop(inbox, "gacc/exports", FIXTURES / "gacc" / "exports" / "parent_and_detail_lines_202506.csv")
     (inbox / "gacc_later").mkdir()
     result = run_everything()
     assert result.success
+
+    # GACC: a line and its own sub-lines in one file count once, at the most detailed level. The
+    # 8-digit 28469019 (USA, World) has 2846901920 + 2846901940 under it, 85051110 (KOR, World)
+    # its 10-digit form 8505111000, the unsplit 28461000 (DEU, World) 28461010: the parents are
+    # left out. 28053019 (JPN, World) has no sub-line in the file and counts as it is.
+    assert query(
+        serving,
+        "select partner_iso3, hs6, sum(net_weight_kg), sum(value_usd), "
+        "string_agg(product_code, ',' order by product_code) from marts.fct_trade_flows "
+        "where source = 'gacc' group by 1, 2 order by 1, 2",
+    ) == [
+        ("DEU", "284610", 500.0, 5000.0, "28461010"),
+        ("JPN", "280530", 300.0, 15000.0, "28053019"),
+        ("KOR", "850511", 200.0, 10000.0, "8505111000"),
+        ("USA", "284690", 1000.0, 50000.0, "2846901920,2846901940"),
+        ("WLD", "280530", 300.0, 15000.0, "28053019"),
+        ("WLD", "284610", 500.0, 5000.0, "28461010"),
+        ("WLD", "284690", 1000.0, 50000.0, "2846901920,2846901940"),
+        ("WLD", "850511", 200.0, 10000.0, "8505111000"),
+    ]
 
     # Shares among countries only: CHN 600k, MYS 300k, JPN 100k → HHI 3600 + 900 + 100.
     assert query(

@@ -28,13 +28,16 @@ def seed(name: str) -> pl.DataFrame:
     return _seed(path, path.stat().st_mtime)
 
 
-def products(source: str) -> pl.DataFrame:
-    """(product_code, valid_from_year, valid_to_year) of the tariff lines known for a source."""
-    return (
-        seed("products")
-        .filter(pl.col("source") == source)
-        .select("product_code", "valid_from_year", "valid_to_year")
-    )
+def products(source: str, classifications: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """(product_code, valid_from_year, valid_to_year) of the tariff lines known for a source.
+
+    `classifications` limits them to lines of those code lists (column `classification`): US
+    Census imports are HTS lines, exports Schedule B lines, and the two are not the same list.
+    """
+    lines = seed("products").filter(pl.col("source") == source)
+    if classifications is not None:
+        lines = lines.filter(pl.col("classification").is_in(list(classifications)))
+    return lines.select("product_code", "valid_from_year", "valid_to_year")
 
 
 def countries() -> pl.DataFrame:

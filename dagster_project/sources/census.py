@@ -6,7 +6,9 @@ the GX suite, and `pull` / `pull_month`, the live HTTP calls (retries and key re
 
 Format: a JSON array of arrays, header row first, every value a string. Traps handled here:
 - the endpoint is told by the header: `I_COMMODITY` (imports, 10-digit HTS) or `E_COMMODITY`
-  (exports, 10-digit Schedule B); a file is one endpoint.
+  (exports, 10-digit Schedule B); a file is one endpoint. The two are different code lists: an
+  import line is looked up among the seed's HTS lines, an export line among its Schedule B lines
+  (`products.classification`), so an HTS-only code on an export is quarantined, never matched.
 - predicate variables (`time`, `COMM_LVL`, `SUMMARY_LVL`, `YEAR`, `MONTH`) are appended as extra
   columns, and a variable asked for both in `get` and as a predicate can come back twice.
 - `CTY_CODE` "-" is TOTAL FOR ALL COUNTRIES: kept as partner `WLD`, flagged, never a country.
@@ -90,6 +92,12 @@ UNIT = "UNIT_QY1"
 MASS_UNITS_TO_KG = {"KG": 1.0, "T": 1000.0}
 WORLD_CODE = "-"
 DF_CODES = ["1", "2"]
+# The code list each endpoint classifies by, as `products.classification` names it (a code that
+# is the same 10-digit line in both lists is one row, 'HTS and Schedule B').
+CLASSIFICATIONS = {
+    IMPORT: ("HTS", "HTS and Schedule B"),
+    EXPORT: ("Schedule B", "HTS and Schedule B"),
+}
 # Census value bases in DESIGN's vocabulary. Export value (ALL_VAL_MO) is f.a.s. (free alongside
 # ship: the goods at the US port, before loading); FOB is the closest basis DESIGN knows, and the
 # two differ only by the loading charges.
@@ -276,7 +284,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("census_code") != WORLD_CODE)["census_code"]
         .implode()
     )
-    products = reference.products(NAME)
+    products = reference.products(NAME, CLASSIFICATIONS[flow])
 
     if "time" in raw.columns:
         time_text = pl.col("time").str.strip_chars()
@@ -381,7 +389,11 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         ),
         (
             pl.col("_known_product").is_null(),
-            pl.format("unknown product code {} for {}", pl.col("commodity"), pl.col("year")),
+            pl.format(
+                "unknown product code {} for {}" + ("" if flow == IMPORT else " (exports: Schedule B lines)"),
+                pl.col("commodity"),
+                pl.col("year"),
+            ),
         ),
         (
             (~pl.col("df_code").is_in(DF_CODES)).fill_null(False),
