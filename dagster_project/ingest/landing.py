@@ -23,6 +23,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.ingest import streaming
 from dagster_project.lib.faults import pause_point
 from dagster_project.sources.base import REJECT_REASON, ROW_NUMBER, SourceFileError, SourceSpec
 
@@ -122,11 +124,23 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     try:
         frame.write_parquet(temporary, statistics=True)
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        fsync_replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def fsync_replace(written: Path, path: Path) -> None:
+    """Move a finished file into place: flushed to disk first, then one rename, so a reader sees
+    the old file or the new one, never part of it. A file from another file system (a work
+    folder elsewhere) is first copied beside its target under a hidden temporary name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if written.stat().st_dev != path.parent.stat().st_dev:
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+        shutil.copyfile(written, temporary)
+        written = temporary
+    with open(written, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(written, path)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -236,6 +250,14 @@ def load_file(
     quarantine_path.unlink(missing_ok=True)
 
     try:
+        if streaming.applies(spec, path):
+            # A large CSV: landed in bounded memory, with the same outcome (ingest/streaming.py).
+            streaming.land(
+                spec, path, load, lake_dir=lake_dir, raw_dir=raw_dir, quarantine_path=quarantine_path
+            )
+            assert load.rows_read == load.rows_landed + load.rows_quarantined, load
+            _write_load_log(lake_dir, load)
+            return load
         raw = spec.read(path)
         typed = spec.normalise(raw)
     except SourceFileError as err:
@@ -340,6 +362,7 @@ def ingest_source(
     ingest asset sends it to the run log, so a bulk load shows where it is)."""
     report = SourceLoadReport(source=spec.name)
     remove_stale_temporaries(lake_dir)
+    streaming.remove_stale_staging(lake_dir, STALE_TEMP_SECONDS)
     ensure_schemas(spec, lake_dir)
     roots = [inbox_dir] + ([pulled_dir] if pulled_dir else [])
     files = [(root, path) for root in roots for path in discover(root, spec.name)]

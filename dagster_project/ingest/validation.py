@@ -51,8 +51,7 @@ def _expectation(name: str, kwargs: dict[str, Any]) -> Any:
     return getattr(gxe, name)(**kwargs)
 
 
-def run_suite(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -> SuiteResult:
-    """Validate `frame` against the source's expectations; report failures with samples."""
+def _validate(name: str, frame: pl.DataFrame, expectations: list[Expectation], result_format: str) -> Any:
     import great_expectations as gx
 
     columns = sorted(
@@ -67,7 +66,36 @@ def run_suite(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -
         name=f"{name}_landing", expectations=[_expectation(n, kw) for n, kw in expectations]
     )
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": view})
-    result = batch.validate(suite, result_format="SUMMARY")
+    return batch.validate(suite, result_format=result_format)
+
+
+def suite_passes(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -> bool:
+    """Pass/fail only (GX's BOOLEAN_ONLY: no counts, no samples), the fast first look of a batch."""
+    return bool(_validate(name, frame, expectations, "BOOLEAN_ONLY").success)
+
+
+def unexpected_counts(frame: pl.DataFrame, expectations: list[Expectation]) -> list[dict[str, Any]]:
+    """Per expectation, in order: unexpected and non-missing row counts, and a few samples, so a
+    `mostly` threshold can be decided over several batches of one file."""
+    result = _validate("counts", frame, expectations, "SUMMARY")
+    counts = []
+    for item in result.results:
+        res = item.result or {}
+        element_count = int(res.get("element_count") or 0)
+        missing_count = int(res.get("missing_count") or 0)
+        counts.append(
+            {
+                "unexpected": int(res.get("unexpected_count") or 0),
+                "non_missing": element_count - missing_count,
+                "sample": [str(v) for v in (res.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]],
+            }
+        )
+    return counts
+
+
+def run_suite(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -> SuiteResult:
+    """Validate `frame` against the source's expectations; report failures with samples."""
+    result = _validate(name, frame, expectations, "SUMMARY")
     failed = []
     for item in result.results:
         if item.success:

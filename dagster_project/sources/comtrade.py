@@ -22,16 +22,23 @@ from dagster_project.sources.base import (
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
+    Frame,
     SourceFileError,
     SourceSpec,
+    check_columns,
     data_suffix,
     first_reason,
     formula_rules,
+    head_columns,
     implausible,
     looks_like_html,
+    lookup,
     not_a_number,
+    plain_csv,
     read_csv_strings,
     read_json_records,
+    scan_csv_strings,
+    sniff_text,
     to_number,
 )
 
@@ -112,20 +119,59 @@ def read(path: Path) -> pl.DataFrame:
         frame = read_csv_strings(path, REQUIRED)
     else:
         raise SourceFileError(path, f"unsupported file type {suffix!r}; comtrade takes .json or .csv")
-    missing = [c for c in OPTIONAL if c not in frame.columns]
+    return _with_optional(frame)
+
+
+def _with_optional(frame: Frame) -> Frame:
+    missing = [c for c in OPTIONAL if c not in frame.collect_schema().names()]
     return frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+
+
+def scan(path: Path, workdir: Path) -> pl.LazyFrame:
+    """A bulk CSV (plain or gzip) as a lazy frame: `read` for files too large to hold in memory.
+    The same head checks refuse junk before anything is parsed."""
+    if data_suffix(path) != ".csv":
+        raise SourceFileError(path, f"unsupported file type {data_suffix(path)!r} for a streamed load")
+    head = sniff_text(path)
+    if looks_like_html(head):
+        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
+    header = head_columns(path, head)
+    check_columns(path, header, REQUIRED)
+    return _with_optional(scan_csv_strings(path, plain_csv(path, workdir, "utf-8", head), header))
 
 
 def _int(column: str) -> pl.Expr:
     return to_number(column).cast(pl.Int32, strict=False)
 
 
-def normalise(raw: pl.DataFrame) -> pl.DataFrame:
-    countries = reference.countries().filter(~pl.col("is_aggregate").fill_null(False))
-    areas = reference.comtrade_areas()
-    products = reference.products(NAME)
+def _known_products(latest_year: int) -> pl.LazyFrame:
+    """(cmd_code, ref_year) pairs the products seed covers, years clipped to the accepted range:
+    a small table to join on, instead of joining every row to every version of its code."""
+    return (
+        reference.products(NAME)
+        .lazy()
+        .select(
+            pl.col("product_code").alias("cmd_code"),
+            pl.int_ranges(
+                pl.max_horizontal("valid_from_year", pl.lit(1988)),
+                pl.min_horizontal("valid_to_year", pl.lit(latest_year)) + 1,
+                dtype=pl.Int32,
+            ).alias("ref_year"),
+        )
+        .explode("ref_year")
+        .drop_nulls()
+        .unique()
+        .with_columns(pl.lit(True).alias("_known_product"))
+    )
 
-    typed = raw.with_columns(
+
+def normalise(raw: Frame) -> Frame:
+    """Typed landing rows plus `_reject_reason`; lazy in, lazy out (the streamed load), else eager."""
+    countries = reference.countries().filter(~pl.col("is_aggregate").fill_null(False)).lazy()
+    areas = reference.comtrade_areas()
+    latest_year = datetime.date.today().year + 1
+
+    typed = raw.lazy().with_columns(
         pl.col("freqCode").str.strip_chars().str.to_uppercase().alias("freq_code"),
         _int("refYear").alias("ref_year"),
         _int("refMonth").alias("_ref_month_raw"),
@@ -149,11 +195,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     )
     annual = (pl.col("freq_code") == "A") & (pl.col("_ref_month_raw") == 52)
     monthly = (pl.col("freq_code") == "M") & pl.col("_ref_month_raw").is_between(1, 12)
-    mass_factor = (
-        pl.col("qty_unit_abbr")
-        .str.to_lowercase()
-        .replace_strict(MASS_UNITS_TO_KG, default=None, return_dtype=pl.Float64)
-    )
+    mass_factor = lookup(pl.col("qty_unit_abbr").str.to_lowercase(), MASS_UNITS_TO_KG, pl.Float64)
     typed = typed.with_columns(
         pl.when(monthly).then(pl.col("_ref_month_raw")).alias("ref_month"),
         pl.when(annual)
@@ -176,7 +218,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
             )
         )
         .alias("period_start"),
-        pl.col("flow_code").replace_strict(FLOWS, default=None).alias("flow"),
+        lookup(pl.col("flow_code"), FLOWS, pl.String).alias("flow"),
         # A declared zero mass on a shipment with value is "not declared", never 0 kg.
         pl.when((pl.col("_net_wgt") > 0) | (pl.col("primary_value_usd") == 0))
         .then(pl.col("_net_wgt"))
@@ -200,10 +242,12 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         countries.select(pl.col("m49").cast(pl.Int32).alias("reporter_code"), reporter_iso3="iso3"),
         on="reporter_code",
         how="left",
+        maintain_order="left",
     ).join(
         countries.select(pl.col("m49").cast(pl.Int32).alias("partner_code"), _partner_iso3="iso3"),
         on="partner_code",
         how="left",
+        maintain_order="left",
     )
     typed = typed.with_columns(
         pl.when(pl.col("is_world_partner"))
@@ -211,16 +255,9 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("_partner_iso3"))
         .alias("partner_iso3")
     )
-    known_product = (
-        typed.select(ROW_NUMBER, "cmd_code", "ref_year")
-        .join(products, left_on="cmd_code", right_on="product_code", how="inner")
-        .filter(pl.col("ref_year").is_between(pl.col("valid_from_year"), pl.col("valid_to_year")))
-        .select(ROW_NUMBER)
-        .unique()
-        .with_columns(pl.lit(True).alias("_known_product"))
+    typed = typed.join(
+        _known_products(latest_year), on=["cmd_code", "ref_year"], how="left", maintain_order="left"
     )
-    typed = typed.join(known_product, on=ROW_NUMBER, how="left")
-    latest_year = datetime.date.today().year + 1
     reason = first_reason(
         *formula_rules(*TEXT_FIELDS),
         (
@@ -274,11 +311,12 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         ((pl.col("_net_wgt") < 0).fill_null(False), "netWgt is negative"),
         ((pl.col("quantity") < 0).fill_null(False), "qty is negative"),
     )
-    return (
+    out = (
         typed.with_columns(reason.alias(REJECT_REASON))
         .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
-        .cast(LANDING_SCHEMA)
-    )  # type: ignore[arg-type]
+        .cast(LANDING_SCHEMA)  # type: ignore[arg-type]
+    )
+    return out if isinstance(raw, pl.LazyFrame) else out.collect()
 
 
 RECORD_KEY = [
@@ -345,6 +383,7 @@ SPEC = SourceSpec(
     revision_key=("reporter_code", "flow_code", "freq_code", "period"),
     description="UN Comtrade API v1 JSON or CSV (same field names)",
     derived_for_validation={"_unit_value_usd_per_kg": pl.col("primary_value_usd") / pl.col("net_weight_kg")},
+    scan=scan,
 )
 
 

@@ -1,0 +1,388 @@
+"""Landing of large CSV files (Comtrade bulk extracts, GACC exports) in bounded memory.
+
+`landing.load_file` hands a file here when its source can `scan` it and it is at least
+`REE_STREAM_MIN_MB` (default 64 MB) on disk. The outcome is the one the whole-file path gives
+(same rows landed, same quarantine reasons, same load_log record, same GX suite), reached without
+ever holding the file:
+
+1. **Parse, normalise, row rules**: one polars streaming query, `scan` → `normalise` (lazy) →
+   two sinks in a work folder, the landing rows and the (row number, reason) of rejected rows.
+   Projection pushdown reads only the columns normalise uses. A GBK or gzip file is first turned
+   into a UTF-8 copy block by block (`base.plain_csv`).
+2. **GX**: the source's suite on every landing row, batch by batch (`BATCH_ROWS`, read back with
+   pyarrow's batch iterator), pass/fail first (`validation.suite_passes`). A batch that fails is
+   validated again with counts, so the failure is reported as the whole-file path reports it.
+   Two kinds of expectation are file-wide and are finished across batches: `mostly` thresholds
+   (a batch under its threshold does not sink a file whose total is over it: the counts of every
+   batch are summed), and the record key's uniqueness (a 64-bit hash per row over the whole file;
+   a repeated hash is confirmed on the rows themselves and the repeated rows go through GX).
+3. **Land or refuse**: when the suite passes, one more streaming query writes each period's rows
+   to `raw/<source>/period=<p>/<load_id>.parquet` (atomic renames, as for every lake file) and
+   rejected rows go to quarantine with their raw text, read back from the file. When it fails,
+   nothing lands and every row goes to quarantine with the reason, as in the whole-file path.
+
+Memory: polars' streaming engine works in morsels, GX sees one batch at a time, and the hash
+column is 8 bytes a row (80 MB for 10^7 rows). `make bench` measures the peak (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dagster_project.lib.faults import pause_point
+from dagster_project.sources.base import REJECT_REASON, ROW_NUMBER, SourceFileError, SourceSpec, data_suffix
+
+BATCH_ROWS = 250_000
+KEY_HASH = "_record_key_hash"
+FULL_PARSE = pl.QueryOptFlags(projection_pushdown=False)
+# Seconds per phase of the last streamed load (the benchmark reads them).
+LAST_PHASES: dict[str, float] = {}
+STAGING = ".staging"
+
+
+def min_bytes() -> int:
+    return int(float(os.environ.get("REE_STREAM_MIN_MB", "64")) * (1 << 20))
+
+
+def applies(spec: SourceSpec, path: Path) -> bool:
+    """A CSV file of a source that can scan, large enough for holding it whole to matter."""
+    return spec.scan is not None and data_suffix(path) == ".csv" and path.stat().st_size >= min_bytes()
+
+
+def staging_dir(lake_dir: Path, load_id: str) -> Path:
+    return lake_dir / STAGING / load_id
+
+
+def remove_stale_staging(lake_dir: Path, max_age_seconds: float) -> int:
+    """Work folders of loads a killed run left behind (older than `max_age_seconds`)."""
+    root = lake_dir / STAGING
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - max_age_seconds
+    removed = 0
+    for folder in root.iterdir():
+        if folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _parse_error(path: Path, err: Exception) -> SourceFileError:
+    detail = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+    return SourceFileError(path, f"cannot parse as CSV: {detail}")
+
+
+def land(
+    spec: SourceSpec,
+    path: Path,
+    load,  # landing.FileLoad, filled in here
+    *,
+    lake_dir: Path,
+    raw_dir: Path,
+    quarantine_path: Path,
+) -> None:
+    work = staging_dir(lake_dir, load.load_id)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        _land(spec, path, load, work=work, raw_dir=raw_dir, quarantine_path=quarantine_path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quarantine_path: Path) -> None:
+    from dagster_project.ingest import landing
+
+    assert spec.scan is not None
+    clock = time.perf_counter()
+    phases = LAST_PHASES
+    phases.clear()
+    lineage = {"relative": load.source_file, "load_id": load.load_id, "loaded_at": load.loaded_at}
+    raw = spec.scan(path, work)
+    typed_path = work / "typed.parquet"
+    try:
+        spec.normalise(raw).sink_parquet(
+            typed_path,
+            statistics=True,
+            # Every column is parsed, also those normalise does not read: polars checks a row's
+            # field count only on the columns it parses, and a row with more fields than the
+            # header (an unquoted comma shifting the values) must refuse the file, as read whole.
+            optimizations=FULL_PARSE,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError) as err:
+        raise _parse_error(path, err) from err
+    phases["parse_normalise_s"] = time.perf_counter() - clock
+    bad = (
+        pl.scan_parquet(typed_path)
+        .filter(pl.col(REJECT_REASON).is_not_null())
+        .select(ROW_NUMBER, REJECT_REASON)
+    )
+
+    outcome = validate_and_split(spec, typed_path, work / "periods", lineage)
+    load.rows_read = outcome.rows_good + outcome.rows_bad
+    load.gx_success, load.gx_failed = outcome.result.success, outcome.result.failed
+    phases.update(outcome.seconds)
+    clock = time.perf_counter()
+
+    if not load.gx_success:
+        # The suite gates the whole file: nothing lands, every row is kept in quarantine.
+        summary = outcome.result.summary()
+        rejected = raw.join(bad, on=ROW_NUMBER, how="left").with_columns(
+            pl.coalesce(pl.col(REJECT_REASON), pl.lit(f"file failed validation: {summary}")).alias(
+                REJECT_REASON
+            )
+        )
+        _quarantine(rejected, quarantine_path, work, lineage)
+        load.rows_quarantined = load.rows_read
+        load.message = f"{load.source_file}: failed GX suite: {summary}"
+        phases["quarantine_s"] = time.perf_counter() - clock
+        return
+
+    if outcome.rows_bad:
+        _quarantine(raw.join(bad, on=ROW_NUMBER, how="inner"), quarantine_path, work, lineage)
+    load.rows_quarantined = outcome.rows_bad
+    phases["quarantine_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    for period, written in sorted(outcome.periods.items()):
+        folder = f"period={period.replace('/', '_')}"
+        landing.fsync_replace(written, raw_dir / folder / f"{load.load_id}.parquet")
+        pause_point("ingest")
+    load.periods = sorted(outcome.periods)
+    load.rows_landed = outcome.rows_good
+    load.status = landing.LANDED
+    load.message = (
+        f"{load.rows_landed} rows landed, {load.rows_quarantined} quarantined"
+        if load.rows_read
+        else "no data rows (header only or empty list)"
+    )
+    phases["land_s"] = time.perf_counter() - clock
+
+
+def _with_lineage(
+    frame: pl.LazyFrame, *, relative: str, load_id: str, loaded_at: datetime.datetime
+) -> pl.LazyFrame:
+    return frame.with_columns(
+        pl.lit(relative).alias("_source_file"),
+        pl.lit(load_id).alias("_load_id"),
+        pl.lit(loaded_at, dtype=pl.Datetime("us")).alias("_loaded_at"),
+    )
+
+
+def _quarantine(rejected: pl.LazyFrame, quarantine_path: Path, work: Path, lineage: dict) -> None:
+    names = rejected.collect_schema().names()
+    frame = rejected.select(
+        *[pl.col(c).cast(pl.String) for c in names if c not in (ROW_NUMBER, REJECT_REASON)],
+        ROW_NUMBER,
+        REJECT_REASON,
+    )
+    staged = work / "quarantine.parquet"
+    _with_lineage(frame, **lineage).sink_parquet(staged, statistics=True)
+    from dagster_project.ingest.landing import fsync_replace
+
+    fsync_replace(staged, quarantine_path)
+
+
+# --- GX, batch by batch -------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    result: Any  # validation.SuiteResult
+    rows_good: int = 0
+    rows_bad: int = 0
+    periods: dict[str, Path] = field(default_factory=dict)  # period → its landing file in the work folder
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _batches(typed_path: Path):
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(typed_path) as parquet:
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+            yield pl.from_arrow(batch)
+
+
+class PeriodFiles:
+    """One Parquet file per period, appended batch by batch (pyarrow writes each batch's rows of
+    a period as row groups at once: memory stays one batch, whatever the number of periods)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.writers: dict[str, Any] = {}
+        self.paths: dict[str, Path] = {}
+
+    def write(self, frame: pl.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        for (period,), part in frame.group_by("period", maintain_order=True):
+            table = part.to_arrow()
+            if period not in self.writers:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.paths[period] = self.folder / f"{len(self.paths):05d}.parquet"
+                self.writers[period] = pq.ParquetWriter(self.paths[period], table.schema)
+            writer = self.writers[period]
+            writer.write_table(table.cast(writer.schema), row_group_size=BATCH_ROWS)
+
+    def close(self) -> dict[str, Path]:
+        for writer in self.writers.values():
+            writer.close()
+        return self.paths
+
+
+def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, lineage: dict) -> Outcome:
+    """One pass over the staged rows: count, validate with the source's GX suite batch by batch,
+    and write each period's landing rows to its own file (kept only when the file passes)."""
+    from dagster_project.ingest import landing, validation
+
+    expectations = spec.suite()
+    key_columns = next(
+        (kw["column_list"] for name, kw in expectations if name == "ExpectCompoundColumnsToBeUnique"), None
+    )
+    mostly = [(name, kw) for name, kw in expectations if "mostly" in kw]
+    hashes: list[pl.DataFrame] = []
+    failed: dict[tuple, dict] = {}
+    recount_mostly = False
+    outcome = Outcome(result=None)
+    seconds = {"gx_s": 0.0, "split_s": 0.0}
+    files = PeriodFiles(periods_dir)
+    try:
+        for frame in _batches(typed_path):
+            good = frame.filter(pl.col(REJECT_REASON).is_null())
+            outcome.rows_bad += frame.height - good.height
+            if good.is_empty():
+                continue
+            clock = time.perf_counter()
+            view = good.select(*spec.landing_schema).with_columns(
+                expr.alias(name) for name, expr in spec.derived_for_validation.items()
+            )
+            if key_columns:
+                hashes.append(view.select(pl.struct(key_columns).hash().alias(KEY_HASH)))
+            if not validation.suite_passes(spec.name, view, expectations):
+                result = validation.run_suite(spec.name, view, expectations)
+                for item in result.failed:
+                    if _is_mostly(item, mostly):
+                        recount_mostly = True
+                        continue
+                    key = (item["expectation"], item["column"])
+                    if key in failed:  # the same expectation failed in an earlier batch: add up
+                        failed[key]["unexpected_count"] += item["unexpected_count"]
+                        failed[key]["sample"] = (failed[key]["sample"] + item["sample"])[
+                            : validation.SAMPLE_SIZE
+                        ]
+                    else:
+                        failed[key] = item
+            seconds["gx_s"] += time.perf_counter() - clock
+            if failed:
+                # A hard expectation failed: the file fails, as it would validated whole. Its other
+                # failures are found too, so the message lists what the whole-file suite lists.
+                continue
+            clock = time.perf_counter()
+            landing_rows = _with_lineage(good.lazy().drop(REJECT_REASON), **lineage).select(
+                *spec.landing_schema, *landing.LINEAGE_SCHEMA
+            )
+            files.write(landing_rows.collect())
+            outcome.rows_good += good.height
+            seconds["split_s"] += time.perf_counter() - clock
+    finally:
+        outcome.periods = files.close()
+    outcome.seconds = seconds
+    if failed:
+        outcome.rows_good = (
+            pl.scan_parquet(typed_path)
+            .filter(pl.col(REJECT_REASON).is_null())
+            .select(pl.len())
+            .collect()
+            .item()
+        )
+        for item in failed.values():  # of the file's landing rows (GX: of its non-missing values)
+            item["unexpected_percent"] = round(100 * item["unexpected_count"] / max(outcome.rows_good, 1), 3)
+        outcome.result = validation.SuiteResult(
+            success=False, evaluated=len(expectations), failed=list(failed.values())
+        )
+        return outcome
+    clock = time.perf_counter()
+    failures: list[dict] = []
+    if recount_mostly:
+        failures += _mostly_over_file(spec, typed_path, mostly)
+    if key_columns and len(hashes) > 1:
+        failures += _keys_over_file(typed_path, key_columns, pl.concat(hashes), spec.name)
+    seconds["gx_s"] += time.perf_counter() - clock
+    outcome.result = validation.SuiteResult(
+        success=not failures, evaluated=len(expectations), failed=failures
+    )
+    return outcome
+
+
+def _is_mostly(item: dict, mostly: list) -> bool:
+    return any(
+        item["expectation"] == _snake(name) and item["column"] == kw.get("column") for name, kw in mostly
+    )
+
+
+def _snake(name: str) -> str:
+    """ExpectColumnValuesToBeBetween → expect_column_values_to_be_between (GX's `type`)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def _mostly_over_file(spec: SourceSpec, typed_path: Path, mostly: list) -> list[dict]:
+    """`mostly` is a share of the file's rows: the counts of every batch, summed."""
+    from dagster_project.ingest import validation
+
+    totals = [[0, 0] for _ in mostly]  # unexpected, non-missing
+    samples: list[list[str]] = [[] for _ in mostly]
+    for frame in _batches(typed_path):
+        view = (
+            frame.filter(pl.col(REJECT_REASON).is_null())
+            .select(*spec.landing_schema)
+            .with_columns(expr.alias(name) for name, expr in spec.derived_for_validation.items())
+        )
+        for index, counts in enumerate(validation.unexpected_counts(view, mostly)):
+            totals[index][0] += counts["unexpected"]
+            totals[index][1] += counts["non_missing"]
+            samples[index] = (samples[index] + counts["sample"])[: validation.SAMPLE_SIZE]
+    failures = []
+    for (name, kw), (unexpected, non_missing), sample in zip(mostly, totals, samples, strict=True):
+        if non_missing and (non_missing - unexpected) / non_missing < kw["mostly"]:
+            failures.append(
+                {
+                    "expectation": _snake(name),
+                    "column": kw.get("column"),
+                    "unexpected_count": unexpected,
+                    "unexpected_percent": round(100 * unexpected / non_missing, 3),
+                    "sample": sample,
+                    "observed": None,
+                    "error": None,
+                }
+            )
+    return failures
+
+
+def _keys_over_file(typed_path: Path, key_columns: list, hashes: pl.DataFrame, name: str) -> list[dict]:
+    """The record key across batches: a repeated hash is checked on the rows, and the rows whose
+    key repeats go through GX's own uniqueness expectation (so the failure reads as GX's)."""
+    from dagster_project.ingest import validation
+
+    repeated = hashes.filter(pl.col(KEY_HASH).is_duplicated())[KEY_HASH].unique()
+    if repeated.is_empty():
+        return []
+    candidates = (
+        pl.scan_parquet(typed_path)
+        .filter(pl.col(REJECT_REASON).is_null())
+        .select(key_columns)
+        .filter(pl.struct(key_columns).hash().is_in(repeated.implode()))
+        .collect()
+    )
+    if not candidates.is_duplicated().any():
+        return []  # a hash collision, not a repeated key
+    result = validation.run_suite(
+        name, candidates, [("ExpectCompoundColumnsToBeUnique", {"column_list": key_columns})]
+    )
+    return result.failed
