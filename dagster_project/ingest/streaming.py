@@ -31,6 +31,7 @@ import datetime
 import os
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,14 @@ from typing import Any
 import polars as pl
 
 from dagster_project.lib.faults import pause_point
-from dagster_project.sources.base import REJECT_REASON, ROW_NUMBER, SourceFileError, SourceSpec, data_suffix
+from dagster_project.sources.base import (
+    RAGGED_FIELD,
+    REJECT_REASON,
+    ROW_NUMBER,
+    SourceFileError,
+    SourceSpec,
+    data_suffix,
+)
 
 BATCH_ROWS = 250_000
 KEY_HASH = "_record_key_hash"
@@ -107,16 +115,23 @@ def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quar
     phases.clear()
     lineage = {"relative": load.source_file, "load_id": load.load_id, "loaded_at": load.loaded_at}
     raw = spec.scan(path, work)
-    typed_path = work / "typed.parquet"
+    typed_path, ragged_path = work / "typed.parquet", work / "ragged.parquet"
+    typed = spec.normalise(raw).sink_parquet(typed_path, statistics=True, lazy=True)
     try:
-        spec.normalise(raw).sink_parquet(
-            typed_path,
-            statistics=True,
-            # Every column is parsed, also those normalise does not read: polars checks a row's
-            # field count only on the columns it parses, and a row with more fields than the
-            # header (an unquoted comma shifting the values) must refuse the file, as read whole.
-            optimizations=FULL_PARSE,
-        )
+        if RAGGED_FIELD in raw.collect_schema().names():
+            # A row with more fields than the header (an unquoted comma shifting the values)
+            # refuses the file, as read whole: it fills the column declared past the header.
+            ragged = raw.filter(pl.col(RAGGED_FIELD).is_not_null()).select(ROW_NUMBER).head(1)
+            pl.collect_all([typed, ragged.sink_parquet(ragged_path, lazy=True)])
+            first = pl.read_parquet(ragged_path)[ROW_NUMBER]
+            if len(first):
+                raise SourceFileError(
+                    path, f"cannot parse as CSV: data row {first[0]:,} has more fields than the header"
+                )
+        else:
+            # No column could be declared past the header: every column is parsed, which makes
+            # polars check each row's field count.
+            pl.collect_all([typed], optimizations=FULL_PARSE)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError) as err:
         raise _parse_error(path, err) from err
     phases["parse_normalise_s"] = time.perf_counter() - clock
@@ -177,7 +192,7 @@ def _with_lineage(
 
 
 def _quarantine(rejected: pl.LazyFrame, quarantine_path: Path, work: Path, lineage: dict) -> None:
-    names = rejected.collect_schema().names()
+    names = [c for c in rejected.collect_schema().names() if c != RAGGED_FIELD]
     frame = rejected.select(
         *[pl.col(c).cast(pl.String) for c in names if c not in (ROW_NUMBER, REJECT_REASON)],
         ROW_NUMBER,
@@ -253,6 +268,8 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
     outcome = Outcome(result=None)
     seconds = {"gx_s": 0.0, "split_s": 0.0}
     files = PeriodFiles(periods_dir)
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ree-land")
+    pending: Future | None = None
     try:
         for frame in _batches(typed_path):
             good = frame.filter(pl.col(REJECT_REASON).is_null())
@@ -288,10 +305,19 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
             landing_rows = _with_lineage(good.lazy().drop(REJECT_REASON), **lineage).select(
                 *spec.landing_schema, *landing.LINEAGE_SCHEMA
             )
-            files.write(landing_rows.collect())
+            # Written by a second thread (Parquet encoding releases the GIL) while GX validates
+            # the next batch; one batch in flight at most, so memory stays two batches.
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(files.write, landing_rows.collect())
             outcome.rows_good += good.height
             seconds["split_s"] += time.perf_counter() - clock
+        if pending is not None:
+            clock = time.perf_counter()
+            pending.result()
+            seconds["split_s"] += time.perf_counter() - clock
     finally:
+        writer.shutdown(wait=True)
         outcome.periods = files.close()
     outcome.seconds = seconds
     if failed:

@@ -313,18 +313,42 @@ def plain_csv(path: Path, workdir: Path, encoding: str, head: str) -> Path:
     return target
 
 
-def scan_csv_strings(path: Path, plain: Path, header: list[str]) -> pl.LazyFrame:
-    """`read_csv_strings` as a lazy scan of `plain` (`plain_csv(path, ...)`): every cell a string,
-    names trimmed, rows numbered from 1 as the whole-file reader numbers them. Errors name `path`."""
+# A column past the header's last one: a row with more fields than the header fills it.
+RAGGED_FIELD = "_field_past_header"
+
+
+def scan_csv_strings(path: Path, plain: Path, head: str) -> pl.LazyFrame:
+    """`read_csv_strings` as a lazy scan of `plain` (`plain_csv(path, ...)`, whose decoded head is
+    `head`): every cell a string, names trimmed, rows numbered from 1 as the whole-file reader
+    numbers them. Errors name `path`.
+
+    The whole-file reader refuses a row with more fields than the header (an unquoted comma that
+    shifts the values). Polars checks a row's field count only when it parses every column, which
+    costs twice the parse; so the scan declares one column past the header, `RAGGED_FIELD`, that
+    such a row fills (the caller refuses the file when it is ever set). A header with an unnamed
+    column cannot be declared by name: then the scan has no `RAGGED_FIELD` and the caller parses
+    every column instead."""
+    header = head_columns(path, head)
     check_unique_header(path, header)
+    raw_names = next(csv.reader(io.StringIO(one_line_ending(head))), [])
+    declared = all(name.strip() for name in raw_names) and len(raw_names) == len(header)
     frame = pl.scan_csv(
         plain,
         infer_schema=False,
-        truncate_ragged_lines=False,
         row_index_name=ROW_NUMBER,
         row_index_offset=1,
-        with_column_names=lambda names: [name.strip() or name for name in names],
+        **(
+            {
+                "schema": {**dict.fromkeys(raw_names, pl.String), RAGGED_FIELD: pl.String},
+                "missing_columns": "insert",
+                "truncate_ragged_lines": True,
+            }
+            if declared
+            else {"truncate_ragged_lines": False}
+        ),
     )
+    names = frame.collect_schema().names()
+    frame = frame.rename({name: name.strip() for name in names if name.strip() and name.strip() != name})
     return frame.with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
 
 

@@ -137,7 +137,7 @@ def scan(path: Path, workdir: Path) -> pl.LazyFrame:
         raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
     header = head_columns(path, head)
     check_columns(path, header, REQUIRED)
-    return _with_optional(scan_csv_strings(path, plain_csv(path, workdir, "utf-8", head), header))
+    return _with_optional(scan_csv_strings(path, plain_csv(path, workdir, "utf-8", head), head))
 
 
 def _int(column: str) -> pl.Expr:

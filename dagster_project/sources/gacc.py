@@ -349,7 +349,7 @@ def scan(path: Path, workdir: Path) -> pl.LazyFrame:
         raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
     header = head_columns(path, head)
     _check_header(path, header, encoding)
-    return _records(path, scan_csv_strings(path, plain_csv(path, workdir, encoding, head), header), flow)
+    return _records(path, scan_csv_strings(path, plain_csv(path, workdir, encoding, head), head), flow)
 
 
 def _records(path: Path, frame: Frame, flow: str) -> Frame:
