@@ -619,10 +619,17 @@ def census_months(years=YEARS, months=range(1, 13)) -> list[str]:
     return [f"{y}-{m:02d}" for y in years for m in months]
 
 
+def _census_products(flow: str) -> list[dict]:
+    """The seed's Census lines of the flow's code list: HTS for imports, Schedule B for exports
+    (the product matches each endpoint against its own list and quarantines the other's codes)."""
+    wanted = ("Schedule B", "HTS and Schedule B") if flow == "export" else ("HTS", "HTS and Schedule B")
+    return [r for r in _seed_rows("products") if r["source"] == "census" and r["classification"] in wanted]
+
+
 def census_capacity(months: list[str] | None = None, flow: str = "import") -> int:
     """Rows a file can hold at most: every (month, HS10 line[, DF]) x every partner and grouping."""
     months = months or census_months()
-    products = {r["product_code"] for r in _seed_rows("products") if r["source"] == "census"}
+    products = {r["product_code"] for r in _census_products(flow)}
     partners = [
         r
         for r in _seed_rows("countries")
@@ -639,8 +646,8 @@ def write_census_json(
     rng = np.random.default_rng(seed)
     months = months or census_months()
     seen, products = set(), []
-    for row in _seed_rows("products"):
-        if row["source"] == "census" and row["product_code"] not in seen:
+    for row in _census_products(flow):
+        if row["product_code"] not in seen:
             seen.add(row["product_code"])
             products.append(row)
     countries = [
