@@ -115,25 +115,30 @@ def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quar
     phases.clear()
     lineage = {"relative": load.source_file, "load_id": load.load_id, "loaded_at": load.loaded_at}
     raw = spec.scan(path, work)
-    typed_path, ragged_path = work / "typed.parquet", work / "ragged.parquet"
-    typed = spec.normalise(raw).sink_parquet(typed_path, statistics=True, lazy=True)
+    typed_path = work / "typed.parquet"
     try:
-        if RAGGED_FIELD in raw.collect_schema().names():
-            # A row with more fields than the header (an unquoted comma shifting the values)
-            # refuses the file, as read whole: it fills the column declared past the header.
-            ragged = raw.filter(pl.col(RAGGED_FIELD).is_not_null()).select(ROW_NUMBER).head(1)
-            pl.collect_all([typed, ragged.sink_parquet(ragged_path, lazy=True)])
-            first = pl.read_parquet(ragged_path)[ROW_NUMBER]
-            if len(first):
-                raise SourceFileError(
-                    path, f"cannot parse as CSV: data row {first[0]:,} has more fields than the header"
-                )
-        else:
-            # No column could be declared past the header: every column is parsed, which makes
-            # polars check each row's field count.
-            pl.collect_all([typed], optimizations=FULL_PARSE)
+        # FULL_PARSE when the scan has no column past the header: every column is then parsed,
+        # which makes polars check each row's field count.
+        full = RAGGED_FIELD not in raw.collect_schema().names()
+        spec.normalise(raw).sink_parquet(
+            typed_path, statistics=True, optimizations=FULL_PARSE if full else pl.QueryOptFlags()
+        )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError) as err:
         raise _parse_error(path, err) from err
+    if not full:
+        # A row with more fields than the header (an unquoted comma shifting the values) refuses
+        # the file, as read whole: it fills the column declared past the header.
+        first = (
+            pl.scan_parquet(typed_path)
+            .filter(pl.col(RAGGED_FIELD).is_not_null())
+            .select(ROW_NUMBER)
+            .head(1)
+            .collect()[ROW_NUMBER]
+        )
+        if len(first):
+            raise SourceFileError(
+                path, f"cannot parse as CSV: data row {first[0]:,} has more fields than the header"
+            )
     phases["parse_normalise_s"] = time.perf_counter() - clock
     bad = (
         pl.scan_parquet(typed_path)

@@ -317,6 +317,13 @@ def plain_csv(path: Path, workdir: Path, encoding: str, head: str) -> Path:
 RAGGED_FIELD = "_field_past_header"
 
 
+def carried(raw: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """Columns `normalise` passes through untouched: the scan's `RAGGED_FIELD`, so the streamed
+    load checks it in the one query that parses the file (a second consumer of the scan would
+    make polars cache the parsed file: measured 1.6 GB at 3*10^6 rows)."""
+    return [c for c in (RAGGED_FIELD,) if c in raw.collect_schema().names()]
+
+
 def scan_csv_strings(path: Path, plain: Path, head: str) -> pl.LazyFrame:
     """`read_csv_strings` as a lazy scan of `plain` (`plain_csv(path, ...)`, whose decoded head is
     `head`): every cell a string, names trimmed, rows numbered from 1 as the whole-file reader

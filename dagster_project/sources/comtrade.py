@@ -25,6 +25,7 @@ from dagster_project.sources.base import (
     Frame,
     SourceFileError,
     SourceSpec,
+    carried,
     check_columns,
     data_suffix,
     first_reason,
@@ -313,7 +314,7 @@ def normalise(raw: Frame) -> Frame:
     )
     out = (
         typed.with_columns(reason.alias(REJECT_REASON))
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, *carried(raw))
         .cast(LANDING_SCHEMA)  # type: ignore[arg-type]
     )
     return out if isinstance(raw, pl.LazyFrame) else out.collect()
