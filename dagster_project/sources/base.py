@@ -478,17 +478,15 @@ def first_reason(*rules: tuple[pl.Expr, str | pl.Expr]) -> pl.Expr:
 # Spreadsheet formula injection (CSV injection): a cell that starts with one of these is run as a
 # formula when the data is opened in Excel or LibreOffice (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`).
 FORMULA_REASON = "formula-like text in {}"
-_FORMULA_START = r"^[=+\-@]"
+_FORMULA_START = r"^\s*[=+\-@]\s*\S"
 
 
 def formula_like(column: str) -> pl.Expr:
     """Text that a spreadsheet would run as a formula: it starts (after leading whitespace, which
     is trimmed before landing) with = + - or @, is longer than that one character, and is not a
     plain number ("-12.5" and "+5" are numbers, not formulas)."""
-    text = pl.col(column).str.strip_chars()
-    return (
-        text.str.contains(_FORMULA_START) & (text.str.len_chars() > 1) & to_number(column).is_null()
-    ).fill_null(False)
+    # One anchored regex (a sign, then something) instead of trimming and measuring each cell.
+    return (pl.col(column).str.contains(_FORMULA_START) & to_number(column).is_null()).fill_null(False)
 
 
 def formula_rules(*columns: str) -> list[tuple[pl.Expr, str]]:
