@@ -358,10 +358,91 @@ def lake_for(rows: int) -> tuple[Path, dict]:
     return folder, info
 
 
-def run_dbt(sizes: list[int], proto: bool) -> tuple[list[dict], dict | None]:
-    sys.path.insert(0, str(BENCH / "prototypes"))
-    import dbt_incremental
+# What the product's dbt asset runs (dagster_project/warehouse/dbt.py DBT_BUILD_ARGS): dbt unit
+# tests run in `make test`, not in every build; they are timed apart below.
+PRODUCT_BUILD = ("build", "--exclude", "resource_type:unit_test")
+STATE_TABLES = ("incremental_models", "incremental_loads")
 
+
+def build_state(warehouse: Path, action: str) -> None:
+    """Save the incremental build state (dbt/macros/incremental.sql) before the +1 month build, or
+    restore it, so that the same incremental build can be timed again."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        for table in STATE_TABLES:
+            saved, live = f"build_state.{table}_saved", f"build_state.{table}"
+            source, copy = (live, saved) if action == "save" else (saved, live)
+            con.execute(f"create or replace table {copy} as select * from {source}")  # noqa: S608
+    finally:
+        con.close()
+
+
+def incremental_runs(warehouse: Path) -> dict:
+    """What each incremental model did in the last dbt invocation (mode, reason, periods)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select model, mode, reason, periods from build_state.incremental_runs where invocation_id = "
+            "(select invocation_id from build_state.incremental_runs order by started_at desc limit 1)"
+        ).fetchall()
+    finally:
+        con.close()
+    return {m: {"mode": mode, "reason": reason, "periods": periods} for m, mode, reason, periods in rows}
+
+
+def compare_marts(a: Path, b: Path) -> dict:
+    """Every marts table of two warehouses: the same rows, as multisets. Rows are paired on every
+    non-float column (ties broken by the floats) and every float column must agree to 1e-9
+    relative (a sum may add the same numbers in another order)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"attach '{a}' as a (read_only)")
+    con.execute(f"attach '{b}' as b (read_only)")
+    listing = "select table_name from duckdb_tables() where database_name = ? and schema_name = 'marts'"
+    tables_a = {t for (t,) in con.execute(listing, ["a"]).fetchall()}
+    tables_b = {t for (t,) in con.execute(listing, ["b"]).fetchall()}
+    differences = {t: "missing on one side" for t in tables_a ^ tables_b}
+    for table in sorted(tables_a & tables_b):
+        columns = con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = 'a' "
+            "and schema_name = 'marts' and table_name = ? order by column_index",
+            [table],
+        ).fetchall()
+        exact = [f'"{c}"' for c, t in columns if t not in ("DOUBLE", "FLOAT")]
+        floats = [f'"{c}"' for c, t in columns if t in ("DOUBLE", "FLOAT")]
+        numbered = (
+            f"select *, row_number() over (partition by {', '.join(exact) or 1} "
+            f"order by {', '.join(floats) or 1}) as _n from {{}}.marts.{table}"
+        )
+        pairs = " and ".join(f"x.{c} is not distinct from y.{c}" for c in [*exact, "_n"])
+        close = (
+            " and ".join(
+                f"((x.{c} is null and y.{c} is null) or abs(x.{c} - y.{c}) <= "
+                f"1e-9 * greatest(abs(x.{c}), abs(y.{c}), 1.0))"
+                for c in floats
+            )
+            or "true"
+        )
+        unmatched = con.execute(
+            f"select count(*) from ({numbered.format('a')}) as x full join ({numbered.format('b')}) as y "  # noqa: S608
+            f"on {pairs} where x._n is null or y._n is null or not ({close})"
+        ).fetchall()[0][0]
+        if unmatched:
+            differences[table] = f"{unmatched} rows differ"
+    con.close()
+    return {"equal": not differences, "tables": len(tables_a | tables_b), "differences": differences}
+
+
+def run_dbt(sizes: list[int]) -> tuple[list[dict], dict | None]:
+    """Per size: a full build of ten years, then one new month built incrementally (the product's
+    own build: dbt/macros/incremental.sql), a build with nothing new, the unit tests apart, and a
+    --full-refresh build of the same lake in a second warehouse that the incremental marts must
+    equal."""
     results, serving = [], None
     for rows in sizes:
         folder, info = lake_for(rows)
@@ -378,56 +459,64 @@ def run_dbt(sizes: list[int], proto: bool) -> tuple[list[dict], dict | None]:
             log(f"  ingest ERROR {ingest['error']}")
             continue
         entry["ingest_history"] = {k: ingest[k] for k in ("seconds", "rows", "peak_rss_mb")}
-        projects = {"product": ROOT / "dbt"}
-        if proto:
-            projects["proto"] = dbt_incremental.make_project(WORKDIR / "dbt-proto")
-        targets = {name: WORKDIR / "dbt-target" / f"{name}-{rows}" for name in projects}
-        datas = {"product": data}
-        if proto:
-            datas["proto"] = WORKDIR / "dbt-data" / f"{rows}-proto"
-            shutil.rmtree(datas["proto"], ignore_errors=True)
-            datas["proto"].mkdir(parents=True)
-            (datas["proto"] / "lake").symlink_to(data / "lake")
+        project, target = ROOT / "dbt", WORKDIR / "dbt-target" / f"product-{rows}"
+        warehouse = data / "warehouse.duckdb"
         repeats = DBT_REPEATS if rows <= 1_000_000 else 1
-        for name, project in projects.items():
-            shutil.rmtree(targets[name], ignore_errors=True)
-            dbt(project, datas[name], targets[name], f"dbt-{rows}-{name}-parse", "parse", "--quiet")
-            runs = []
-            for i in range(repeats):
-                # a second full build of the prototype must say so: its models are incremental
-                again = ("--full-refresh",) if (name == "proto" and i) else ()
-                runs.append(
-                    dbt(project, datas[name], targets[name], f"dbt-{rows}-{name}-full-{i}", "build", *again)
-                )
-            entry[f"{name}_full"] = _fastest(runs)
-            build = entry[f"{name}_full"]
-            log(f"  {name:<8} full build        {build['seconds']:7.1f} s  peak RSS {build['peak_rss_mb']:,.0f} MB"
-                f"  runs {build['runs_seconds']}" + (f"  ERROR {build['error']}" if "error" in build else ""))  # fmt: skip
+        shutil.rmtree(target, ignore_errors=True)
+        dbt(project, data, target, f"dbt-{rows}-parse", "parse", "--quiet")
+        # the first build of an empty warehouse is a full one; later ones must ask for it
+        runs = [
+            dbt(
+                project,
+                data,
+                target,
+                f"dbt-{rows}-full-{i}",
+                *PRODUCT_BUILD,
+                *(("--full-refresh",) if i else ()),
+            )
+            for i in range(repeats)
+        ]
+        build = entry["product_full"] = _fastest(runs)
+        log(f"  full build            {build['seconds']:7.1f} s  peak RSS {build['peak_rss_mb']:,.0f} MB"
+            f"  runs {build['runs_seconds']}" + (f"  ERROR {build['error']}" if "error" in build else ""))  # fmt: skip
+        unit = dbt(project, data, target, f"dbt-{rows}-unit-tests", "test", "--select", "test_type:unit")
+        entry["unit_tests"] = {k: unit.get(k) for k in ("seconds", "error")}
         month = measure(
             "ingest_inbox", f"dbt-{rows}-ingest-month", inbox=folder / "month", lake=data / "lake"
         )
         entry["ingest_month"] = {k: month.get(k) for k in ("seconds", "rows", "peak_rss_mb", "error")}
-        for name, project in projects.items():
-            runs = []
-            for i in range(repeats):
-                if name == "proto":  # the same incremental work again: the watermark as before the month
-                    dbt_incremental.watermark(
-                        datas[name] / "warehouse.duckdb", "save" if i == 0 else "restore"
-                    )
-                runs.append(dbt(project, datas[name], targets[name], f"dbt-{rows}-{name}-month-{i}", "build"))
-            build = entry[f"{name}_month"] = _fastest(runs)
-            # against today's full rebuild (the product's), the work an incremental build replaces
-            ratio = build["seconds"] / entry["product_full"]["seconds"]
-            entry[f"{name}_ratio"] = ratio
-            log(f"  {name:<8} build after month {build['seconds']:7.1f} s  ({100 * ratio:.0f} % of full)"
-                f"  runs {build['runs_seconds']}" + (f"  ERROR {build['error']}" if "error" in build else ""))  # fmt: skip
-        if proto and "error" not in entry.get("proto_month", {}):
-            entry["proto_matches_product"] = dbt_incremental.compare(
-                data / "warehouse.duckdb", datas["proto"] / "warehouse.duckdb"
+        runs = []
+        for i in range(repeats):
+            build_state(warehouse, "save" if i == 0 else "restore")  # the same incremental work again
+            runs.append(dbt(project, data, target, f"dbt-{rows}-month-{i}", *PRODUCT_BUILD))
+        build = entry["product_month"] = _fastest(runs)
+        build["incremental_runs"] = incremental_runs(warehouse)
+        entry["product_ratio"] = build["seconds"] / entry["product_full"]["seconds"]
+        log(f"  build after month     {build['seconds']:7.1f} s  ({100 * entry['product_ratio']:.0f} % of full)"
+            f"  runs {build['runs_seconds']}" + (f"  ERROR {build['error']}" if "error" in build else ""))  # fmt: skip
+        for model, run in build["incremental_runs"].items():
+            log(f"    {model}: {run['mode']} {run['reason'] or run['periods']}")
+        build = entry["product_noop"] = dbt(project, data, target, f"dbt-{rows}-noop", *PRODUCT_BUILD)
+        log(f"  build, nothing new    {build['seconds']:7.1f} s")
+        # the reference: the same lake built whole in a second warehouse
+        reference = WORKDIR / "dbt-data" / f"{rows}-full"
+        shutil.rmtree(reference, ignore_errors=True)
+        reference.mkdir(parents=True)
+        (reference / "lake").symlink_to(data / "lake")
+        reference_target = WORKDIR / "dbt-target" / f"full-{rows}"
+        shutil.rmtree(reference_target, ignore_errors=True)
+        dbt(project, reference, reference_target, f"dbt-{rows}-reference-parse", "parse", "--quiet")
+        build = entry["product_full_after_month"] = dbt(
+            project, reference, reference_target, f"dbt-{rows}-reference", *PRODUCT_BUILD, "--full-refresh"
+        )
+        log(f"  full build with month {build['seconds']:7.1f} s")
+        if "error" not in entry["product_month"] and "error" not in build:
+            entry["incremental_matches_full"] = compare_marts(warehouse, reference / "warehouse.duckdb")
+            log(
+                f"  incremental marts equal to the full build's: {entry['incremental_matches_full']['equal']}"
             )
-            log(f"  proto marts equal to the product's full build: {entry['proto_matches_product']['equal']}")
         serving = data / "serving" / "marts.duckdb"
-        pub = measure("publish", f"dbt-{rows}-publish", path=data / "warehouse.duckdb", out=serving)
+        pub = measure("publish", f"dbt-{rows}-publish", path=warehouse, out=serving)
         entry["publish"] = {k: pub.get(k) for k in ("seconds", "peak_rss_mb", "error")}
         results.append(entry)
     return results, {"rows": sizes[-1], "serving": serving} if serving else None
@@ -502,23 +591,13 @@ def targets(report: dict) -> list[dict]:
         d = dbt_runs[-1]
         out.append(
             _target(
-                f"dbt +1 month / full at {d['rows']:.0e} (today)",
+                f"dbt +1 month / full at {d['rows']:.0e} (incremental)",
                 "<= 0.20",
                 d["product_ratio"],
                 d["product_ratio"] <= 0.2,
                 "x",
             )
         )
-        if "proto_ratio" in d:
-            out.append(
-                _target(
-                    f"dbt +1 month / full at {d['rows']:.0e} (prototype)",
-                    "<= 0.20",
-                    d["proto_ratio"],
-                    d["proto_ratio"] <= 0.2,
-                    "x",
-                )
-            )
     bi = report.get("bi")
     if bi and "p95_ms" in bi:
         out.append(
@@ -638,44 +717,43 @@ def table(report: dict) -> str:
         lines.append("")
     if report.get("dbt"):
         lines += [
-            "### dbt build (seconds, wall, including dbt start-up)",
+            "### dbt build (seconds, wall, including dbt start-up; unit tests apart)",
             "",
-            "| trade rows | full build | start-up | models | data tests | unit tests | + 1 month | ratio | "
-            "proto full | proto + 1 month | proto ratio | proto = product | peak RSS MB |",
-            "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|",
+            "| trade rows | full build | start-up | models | data tests | + 1 month | ratio | nothing new "
+            "| full build with the month | incremental = full | unit tests | peak RSS MB |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|",
         ]
         for d in report["dbt"]:
             f = d.get("product_full", {})
             bt = f.get("by_type", {})
-            pf, pm = d.get("proto_full", {}), d.get("proto_month", {})
-            eq = d.get("proto_matches_product", {}).get("equal")
+            eq = d.get("incremental_matches_full", {}).get("equal")
             lines.append(
                 f"| {d['rows']:,} | {f.get('seconds', 0):.1f} | {f.get('startup_seconds', 0):.1f} | "
-                f"{bt.get('model', 0):.1f} | {bt.get('test', 0):.1f} | {bt.get('unit_test', 0):.1f} | "
+                f"{bt.get('model', 0):.1f} | {bt.get('test', 0):.1f} | "
                 f"{d.get('product_month', {}).get('seconds', 0):.1f} | {d.get('product_ratio', float('nan')):.2f} | "
-                f"{pf.get('seconds', float('nan')):.1f} | {pm.get('seconds', float('nan')):.1f} | "
-                f"{d.get('proto_ratio', float('nan')):.2f} | {'yes' if eq else ('no' if eq is False else '-')} | "
-                f"{f.get('peak_rss_mb', 0):,.0f} |"
+                f"{d.get('product_noop', {}).get('seconds', float('nan')):.1f} | "
+                f"{d.get('product_full_after_month', {}).get('seconds', float('nan')):.1f} | "
+                f"{'yes' if eq else ('no' if eq is False else '-')} | "
+                f"{d.get('unit_tests', {}).get('seconds') or float('nan'):.1f} | {f.get('peak_rss_mb', 0):,.0f} |"
             )
         lines.append("")
-    if report.get("dbt"):
         lines += [
             "### dbt build breakdown (seconds; from dbt's run_results.json)",
             "",
-            "| trade rows | build | wall | dbt start-up | models | data tests | unit tests | seeds | slowest node |",
+            "| trade rows | build | wall | dbt start-up | models | data tests | seeds | hooks | slowest node |",
             "|--:|---|--:|--:|--:|--:|--:|--:|---|",
         ]
         for d in report["dbt"]:
             for key, label in (("product_full", "full"), ("product_month", "+1 month"),
-                               ("proto_full", "proto full"), ("proto_month", "proto +1 month")):  # fmt: skip
+                               ("product_noop", "nothing new"), ("product_full_after_month", "full, with the month")):  # fmt: skip
                 b = d.get(key)
                 if not b or "by_type" not in b:
                     continue
                 bt, slow = b["by_type"], (b.get("slowest") or [{}])[0]
                 lines.append(
                     f"| {d['rows']:,} | {label} | {b['seconds']:.1f} | {b['startup_seconds']:.1f} "
-                    f"| {bt.get('model', 0):.1f} | {bt.get('test', 0):.1f} | {bt.get('unit_test', 0):.1f} "
-                    f"| {bt.get('seed', 0):.1f} | {slow.get('node', '')[:40]} {slow.get('seconds', 0):.1f} |"
+                    f"| {bt.get('model', 0):.1f} | {bt.get('test', 0):.1f} | {bt.get('seed', 0):.1f} "
+                    f"| {bt.get('operation', 0):.1f} | {slow.get('node', '')[:40]} {slow.get('seconds', 0):.1f} |"
                 )
         lines.append("")
     bi = report.get("bi")
@@ -781,7 +859,7 @@ def main(argv: list[str]) -> int:
         report["ingest"] = run_ingest(sizes)
     serving = None
     if "dbt" in sections or "bi" in sections:
-        report["dbt"], serving = run_dbt(dbt_sizes, proto=not args.no_proto)
+        report["dbt"], serving = run_dbt(dbt_sizes)
     if "bi" in sections and serving:
         report["bi"] = run_bi(serving["serving"], serving["rows"])
     report["targets"] = targets(report)

@@ -7,7 +7,7 @@ with
 totals as (
     select *
     from {{ ref('int_comtrade__current') }}
-    where not is_breakdown
+    where not is_breakdown and {{ incremental_test_scope('fct_trade_flows', 'period_start') }}
 ),
 
 partners as (

@@ -13,6 +13,7 @@ allocated as (
         product_code,
         sum(value_usd) as allocated_value_usd
     from {{ ref('fct_element_flows') }}
+    where {{ incremental_test_scope('fct_element_flows', 'period_start') }}
     group by 1, 2, 3, 4, 5, 6, 7
 )
 

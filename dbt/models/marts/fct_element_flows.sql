@@ -1,9 +1,22 @@
 -- Trade flows turned into flows of each element. Lines that are not rare-earth specific
 -- (253090, 382499, 720299, alnico and ferrite magnets) carry no element and are left out.
+-- Incremental by period_start, like fct_trade_flows (macros/incremental.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='period_start',
+        on_schema_change='fail',
+        pre_hook="{{ incremental_pre_hook('period_start') }}"
+    )
+}}
 with
 
 flows as (
     select * from {{ ref('fct_trade_flows') }}
+    {%- if is_incremental() %}
+        where {{ changed_filter('period_start') }}
+    {%- endif %}
 ),
 
 products as (

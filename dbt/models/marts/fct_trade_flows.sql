@@ -1,8 +1,23 @@
 -- Product grain trade flows, one row per (source, reporter, partner, flow, freq, period, product).
+-- Incremental by period_start: a build recomputes only the periods of the loads that changed
+-- since the last build (macros/incremental.sql); audit.load_log says which loads there are.
+-- depends_on: {{ ref('load_log') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='period_start',
+        on_schema_change='fail',
+        pre_hook="{{ incremental_pre_hook('period_start') }}"
+    )
+}}
 with
 
 flows as (
     select * from {{ ref('int_trade_flows__unioned') }}
+    {%- if is_incremental() %}
+        where {{ changed_filter('period_start') }}
+    {%- endif %}
 ),
 
 final as (

@@ -8,11 +8,24 @@
 -- Periods are aligned: A with A, M with M; when either side reports Jan+Feb of a year as M2, the
 -- other side's January and February are summed into the M2 row. Monthly rows are never added up
 -- to annual ones. Only country partners (no World, no aggregates).
+-- Incremental by year: the source choice and the M2 alignment never cross a year, so a build
+-- recomputes only the years of the periods that changed (macros/incremental.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='year',
+        on_schema_change='fail',
+        pre_hook="{{ incremental_pre_hook('year') }}"
+    )
+}}
 with
 
 flows as (
     select * from {{ ref('fct_trade_flows') }}
-    where flow in ('import', 'export')
+    where
+        flow in ('import', 'export')
+        and {{ changed_filter('year') if is_incremental() else 'true' }}
 ),
 
 countries as (
