@@ -214,12 +214,10 @@ def ingest_plan(sizes: list[int]) -> list[tuple[str, int, list[str]]]:
     census_cap = generate.census_capacity(flow="export")
     plan = []
     for rows in sizes:
-        gx = ["gx_product", "gx_numpy", "gx_numpy_boolean"] if rows <= 1_000_000 else []
-        methods = ["product", "proto", *FLOORS["csv"], "pandas_duckdb", "pandas_to_sql", *gx]
+        gx = ["gx_product", "gx_numpy_boolean"] if rows <= 1_000_000 else []
+        methods = ["product", *FLOORS["csv"], "pandas_duckdb", "pandas_to_sql", *gx]
         plan.append(("comtrade-csv", rows, methods))
-        plan.append(
-            ("gacc-csv", rows, ["product", "proto", "polars_read_csv", "pandas_duckdb", "pandas_to_sql"])
-        )
+        plan.append(("gacc-csv", rows, ["product", "polars_read_csv", "pandas_duckdb", "pandas_to_sql"]))
         if rows <= JSON_MAX_ROWS and (rows < 1_000_000 or FULL):
             plan.append(("comtrade-json", rows, ["product", *FLOORS["json"], "pandas_duckdb"]))
         if rows <= census_cap:
@@ -255,7 +253,7 @@ def run_ingest(sizes: list[int]) -> list[dict]:
             task = method
             if method.startswith("gx_"):
                 task, options["variant"] = "gx_only", method[3:]
-            if method in ("product", "proto"):
+            if method == "product":
                 warmup, _, _ = generated_input(kind, WARMUP_ROWS)
                 options = {
                     "inbox": inbox,
@@ -274,14 +272,12 @@ def run_ingest(sizes: list[int]) -> list[dict]:
                     f"peak RSS {result['peak_rss_mb']:8,.0f} MB")  # fmt: skip
         methods_ok = {m: r for m, r in group["methods"].items() if "error" not in r}
         ratios = {}
-        for subject in ("product", "proto"):
-            if subject not in methods_ok:
-                continue
-            speed = methods_ok[subject]["rows_per_s"]
-            ratios[subject] = {
+        if "product" in methods_ok:
+            speed = methods_ok["product"]["rows_per_s"]
+            ratios["product"] = {
                 f"vs_{m}": speed / r["rows_per_s"]
                 for m, r in methods_ok.items()
-                if m not in ("product", "proto") and not m.startswith("gx_")
+                if m != "product" and not m.startswith("gx_")
             }
         group["ratios"] = ratios
         results.append(group)
@@ -565,10 +561,10 @@ def targets(report: dict) -> list[dict]:
     big = max((r for (k, r) in ingest if k == "comtrade-csv"), default=None)
     if big:
         g = ingest[("comtrade-csv", big)]
-        for subject in ("product", "proto"):
+        for subject in ("product",):
             ratios = g["ratios"].get(subject, {})
             rss = g["methods"].get(subject, {}).get("peak_rss_mb")
-            label = "today" if subject == "product" else "prototype"
+            label = g["methods"].get(subject, {}).get("path", "product")
             if "vs_polars_scan_csv" in ratios:
                 out.append(_target(f"ingest {big:.0e} Comtrade CSV vs pl.scan_csv ({label})", ">= 0.50",
                                    ratios["vs_polars_scan_csv"], ratios["vs_polars_scan_csv"] >= 0.5, "x"))  # fmt: skip
@@ -668,27 +664,24 @@ def table(report: dict) -> str:
             )
         lines += [
             "",
-            "### Where the product's ingest time goes, and the prototype (bench/prototypes/fast_ingest.py)",
+            "### Where the product's ingest time goes (seconds; path: whole file, or streamed from "
+            "`REE_STREAM_MIN_MB`, 64 MB)",
             "",
-            "| input | rows | read s | normalise s | GX s | write s | prototype rows/s | proto ÷ floor "
-            "| proto ÷ pandas+DuckDB | proto ÷ to_sql | proto ÷ product | proto peak RSS MB |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+            "| input | rows | file MB | path | read + normalise s | GX s | write and rest s | total s "
+            "| product peak RSS MB |",
+            "|---|--:|--:|---|--:|--:|--:|--:|--:|",
         ]
         for g in report["ingest"]:
-            m = g["methods"]
-            prod, proto = m.get("product"), m.get("proto")
-            if not proto:
+            prod = g["methods"].get("product")
+            if not prod or "error" in prod:
                 continue
-            _, floor = _floor(m)
-            ph = (prod or {}).get("phases", {})
+            ph = prod.get("phases", {})
             cells = " | ".join(
-                f"{ph[k]:.2f}" if k in ph else "-" for k in ("read", "normalise", "gx", "write_and_rest")
+                f"{ph[k]:.2f}" if k in ph else "-" for k in ("read_and_normalise", "gx", "write_and_rest")
             )
-            proto_rss = f"{proto['peak_rss_mb']:,.0f}" if "error" not in proto else _fmt_rate(proto)
             lines.append(
-                f"| {g['kind']} | {g['rows']:,} | {cells} | {_fmt_rate(proto)} | {_ratio(proto, floor)} "
-                f"| {_ratio(proto, m.get('pandas_duckdb'))} | {_ratio(proto, m.get('pandas_to_sql'))} "
-                f"| {_ratio(proto, prod)} | {proto_rss} |"
+                f"| {g['kind']} | {g['rows']:,} | {g.get('file_mb', 0):,.0f} | {prod.get('path', '-')} "
+                f"| {cells} | {prod['seconds']:.2f} | {prod['peak_rss_mb']:,.0f} |"
             )
         lines.append("")
     gx_rows = [g for g in report.get("ingest", []) if any(m.startswith("gx_") for m in g["methods"])]
@@ -696,9 +689,9 @@ def table(report: dict) -> str:
         lines += [
             "### GX suite alone on the landing rows (rows/s; same 20 expectations; read and normalise untimed)",
             "",
-            "| input | rows | pl.scan_csv | GX as today (pyarrow view) | GX numpy view "
-            "| GX numpy view, BOOLEAN_ONLY | today ÷ scan_csv | numpy ÷ scan_csv | BOOLEAN_ONLY ÷ scan_csv |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+            "| input | rows | pl.scan_csv | GX SUMMARY (whole-file path) | GX BOOLEAN_ONLY (streamed "
+            "path's first look) | SUMMARY ÷ scan_csv | BOOLEAN_ONLY ÷ scan_csv |",
+            "|---|--:|--:|--:|--:|--:|--:|",
         ]
         for g in gx_rows:
             m = g["methods"]
@@ -710,9 +703,8 @@ def table(report: dict) -> str:
 
             lines.append(
                 f"| {g['kind']} | {g['rows']:,} | {_fmt_rate(m.get('polars_scan_csv'))} "
-                f"| {_fmt_rate(m.get('gx_product'))} | {_fmt_rate(m.get('gx_numpy'))} "
-                f"| {_fmt_rate(m.get('gx_numpy_boolean'))} | {rel('gx_product')} | {rel('gx_numpy')} "
-                f"| {rel('gx_numpy_boolean')} |"
+                f"| {_fmt_rate(m.get('gx_product'))} | {_fmt_rate(m.get('gx_numpy_boolean'))} "
+                f"| {rel('gx_product')} | {rel('gx_numpy_boolean')} |"
             )
         lines.append("")
     if report.get("dbt"):
@@ -820,7 +812,6 @@ def main(argv: list[str]) -> int:
                         help="add 1e7 rows (about an hour more)")  # fmt: skip
     parser.add_argument("--sections", default=os.environ.get("BENCH_SECTIONS", "ingest,dbt,bi,e2e"))
     parser.add_argument("--dbt-sizes", default=os.environ.get("BENCH_DBT_SIZES"), help="default: the sizes")
-    parser.add_argument("--no-proto", action="store_true", help="skip the prototypes of proposed changes")
     parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", "3")))
     parser.add_argument(
         "--workdir", type=Path, default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/ree-bench"))
