@@ -23,10 +23,14 @@ cny_rates as (
 ),
 
 periods as (
+    -- the (freq, period_start) of the staged rows: the same as those of the current revisions
+    -- (each period keeps its latest file). Not from `records`: read twice, DuckDB materializes
+    -- it whole, and a period_start filter on the view, which does not reach this branch (behind
+    -- the left join), then no longer reaches `summed` either.
     select distinct
         freq,
         period_start
-    from records
+    from {{ ref('stg_gacc__records') }}
 ),
 
 period_rates as (
@@ -66,48 +70,52 @@ summed as (
     group by all
 ),
 
-parent_lines as (
-    -- the 8-digit lines that have a more detailed line of their own in the same load, flow,
-    -- period and partner (the prefix of an unsplit xxxxxx00 line is its HS6)
-    select distinct
-        parent.load_id,
-        parent.flow,
-        parent.freq,
-        parent.period_start,
-        parent.partner_iso3,
-        parent.product_code
-    from summed as parent
-    inner join summed as detail
-        on
-            parent.load_id = detail.load_id
-            and parent.flow = detail.flow
-            and parent.freq = detail.freq
-            and parent.period_start = detail.period_start
-            and parent.partner_iso3 = detail.partner_iso3
-            and parent.product_code != detail.product_code
-    where
-        length(parent.product_code) = 8
-        and (
-            (
-                parent.product_code like '%00'
-                and substr(detail.product_code, 1, 6) = substr(parent.product_code, 1, 6)
-            )
-            or substr(detail.product_code, 1, 8) = parent.product_code
+families as (
+    -- a parent is an 8-digit line with another code in its family in the same load, flow, period
+    -- and partner: a longer line starting with its 8 digits, or, for an unsplit xxxxxx00 line,
+    -- any other line of its HS6. Window partitions rather than a self-join: they all contain
+    -- period_start, so an incremental build's filter on it goes through them to the records.
+    -- Several rows of one code (other units or currencies) are still one code: min/max, not a
+    -- count.
+    select
+        summed.*,
+        coalesce(
+            length(summed.product_code) = 8
+            and (
+                min(summed.product_code) over same_8_digits != max(summed.product_code) over same_8_digits
+                or (
+                    summed.product_code like '%00'
+                    and min(summed.product_code) over same_hs6 != max(summed.product_code) over same_hs6
+                )
+            ),
+            false
+        ) as is_parent
+    from summed
+    window
+        same_8_digits as (
+            partition by
+                summed.load_id,
+                summed.flow,
+                summed.freq,
+                summed.period_start,
+                summed.partner_iso3,
+                substr(summed.product_code, 1, 8)
+        ),
+        same_hs6 as (
+            partition by
+                summed.load_id,
+                summed.flow,
+                summed.freq,
+                summed.period_start,
+                summed.partner_iso3,
+                substr(summed.product_code, 1, 6)
         )
 ),
 
 most_detailed as (
-    select summed.*
-    from summed
-    left join parent_lines
-        on
-            summed.load_id = parent_lines.load_id
-            and summed.flow = parent_lines.flow
-            and summed.freq = parent_lines.freq
-            and summed.period_start = parent_lines.period_start
-            and summed.partner_iso3 = parent_lines.partner_iso3
-            and summed.product_code = parent_lines.product_code
-    where parent_lines.product_code is null
+    select families.*
+    from families
+    where not families.is_parent
 ),
 
 flows as (
