@@ -163,7 +163,11 @@ def remove_stale_temporaries(root: Path) -> int:
         return removed
     cutoff = time.time() - STALE_TEMP_SECONDS
     for temporary in root.rglob(".*.partial"):
-        if temporary.stat().st_mtime < cutoff:
+        try:
+            stale = temporary.stat().st_mtime < cutoff
+        except FileNotFoundError:  # renamed into place by a run loading at the same time
+            continue
+        if stale:
             temporary.unlink(missing_ok=True)
             removed += 1
     return removed

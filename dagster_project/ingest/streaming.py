@@ -80,7 +80,11 @@ def remove_stale_staging(lake_dir: Path, max_age_seconds: float) -> int:
     cutoff = time.time() - max_age_seconds
     removed = 0
     for folder in root.iterdir():
-        if folder.stat().st_mtime < cutoff:
+        try:
+            stale = folder.stat().st_mtime < cutoff
+        except FileNotFoundError:  # removed by the load that owned it, meanwhile
+            continue
+        if stale:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
