@@ -34,7 +34,7 @@ import polars as pl
 
 from dagster_project.ingest import streaming
 from dagster_project.lib.faults import pause_point
-from dagster_project.sources.base import REJECT_REASON, ROW_NUMBER, SourceFileError, SourceSpec
+from dagster_project.sources.base import REJECT_REASON, ROW_NUMBER, Frame, SourceFileError, SourceSpec
 
 LINEAGE_SCHEMA: dict[str, pl.DataType] = {
     "_source_file": pl.String,
@@ -219,7 +219,8 @@ def previous_status(lake_dir: Path, source: str, load_id: str) -> str | None:
 # --- one file ---------------------------------------------------------------------------------
 
 
-def _lineage(frame: pl.DataFrame, relative: str, load_id: str, loaded_at: datetime.datetime) -> pl.DataFrame:
+def _lineage(frame: Frame, relative: str, load_id: str, loaded_at: datetime.datetime) -> Frame:
+    """The lineage columns every landed and quarantined row carries (eager or lazy frames)."""
     return frame.with_columns(
         pl.lit(relative).alias("_source_file"),
         pl.lit(load_id).alias("_load_id"),

@@ -27,7 +27,6 @@ column is 8 bytes a row (80 MB for 10^7 rows). `make bench` measures the peak (d
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import time
@@ -200,17 +199,9 @@ def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quar
     phases["land_s"] = time.perf_counter() - clock
 
 
-def _with_lineage(
-    frame: pl.LazyFrame, *, relative: str, load_id: str, loaded_at: datetime.datetime
-) -> pl.LazyFrame:
-    return frame.with_columns(
-        pl.lit(relative).alias("_source_file"),
-        pl.lit(load_id).alias("_load_id"),
-        pl.lit(loaded_at, dtype=pl.Datetime("us")).alias("_loaded_at"),
-    )
-
-
 def _quarantine(rejected: pl.LazyFrame, quarantine_path: Path, work: Path, lineage: dict) -> None:
+    from dagster_project.ingest import landing
+
     names = [c for c in rejected.collect_schema().names() if c != RAGGED_FIELD]
     frame = rejected.select(
         *[pl.col(c).cast(pl.String) for c in names if c not in (ROW_NUMBER, REJECT_REASON)],
@@ -218,10 +209,8 @@ def _quarantine(rejected: pl.LazyFrame, quarantine_path: Path, work: Path, linea
         REJECT_REASON,
     )
     staged = work / "quarantine.parquet"
-    _with_lineage(frame, **lineage).sink_parquet(staged, statistics=True)
-    from dagster_project.ingest.landing import fsync_replace
-
-    fsync_replace(staged, quarantine_path)
+    landing._lineage(frame, **lineage).sink_parquet(staged, statistics=True)
+    landing.fsync_replace(staged, quarantine_path)
 
 
 # --- GX, batch by batch -------------------------------------------------------------------------
@@ -320,7 +309,7 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
                 # failures are found too, so the message lists what the whole-file suite lists.
                 continue
             clock = time.perf_counter()
-            landing_rows = _with_lineage(good.lazy().drop(REJECT_REASON), **lineage).select(
+            landing_rows = landing._lineage(good.lazy().drop(REJECT_REASON), **lineage).select(
                 *spec.landing_schema, *landing.LINEAGE_SCHEMA
             )
             # Written by a second thread (Parquet encoding releases the GIL) while GX validates
