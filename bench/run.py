@@ -511,7 +511,7 @@ def run_dbt(sizes: list[int]) -> tuple[list[dict], dict | None]:
             log(
                 f"  incremental marts equal to the full build's: {entry['incremental_matches_full']['equal']}"
             )
-        serving = data / "serving" / "marts.duckdb"
+        serving = data / "serving" / "ree.duckdb"
         pub = measure("publish", f"dbt-{rows}-publish", path=warehouse, out=serving)
         entry["publish"] = {k: pub.get(k) for k in ("seconds", "peak_rss_mb", "error")}
         results.append(entry)

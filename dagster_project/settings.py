@@ -58,7 +58,7 @@ class Settings:
 
     @property
     def serving_path(self) -> Path:
-        return self.serving_dir / "marts.duckdb"
+        return self.serving_dir / "ree.duckdb"
 
     @property
     def lock_path(self) -> Path:

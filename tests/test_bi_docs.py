@@ -5,7 +5,11 @@ The serving file is built once for the module by the real job (`materialize_ever
 temporary REE_DATA_DIR, as tests/test_pipeline.py does.
 """
 
+import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -52,7 +56,7 @@ def serving_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = defs.resolve_job_def("materialize_everything").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
         )
-    path = data / "serving" / "marts.duckdb"
+    path = data / "serving" / "ree.duckdb"
     failed = [event.step_key for event in result.get_step_failure_events()]
     assert result.success and path.is_file(), f"the samples run did not publish (failed steps: {failed})"
     return path
@@ -89,17 +93,17 @@ def test_docs_have_the_example_queries():
 def test_docs_point_every_tool_at_the_serving_file():
     text = BI_DOCS.read_text("utf-8")
     for setting in (
-        "duckdb -readonly data/serving/marts.duckdb",
-        'duckdb.connect("data/serving/marts.duckdb", read_only=True)',
-        "duckdb:////abs/path/data/serving/marts.duckdb",
+        "duckdb -readonly data/serving/ree.duckdb",
+        'duckdb.connect("data/serving/ree.duckdb", read_only=True)',
+        "duckdb:////abs/path/data/serving/ree.duckdb",
         '{"connect_args": {"read_only": true}}',
         "access_mode=read_only",
-        "filename: marts.duckdb",
+        "filename: ree.duckdb",
     ):
         assert setting in text, f"docs/bi.md lacks {setting!r}"
-    tool_sections = text.split("## DuckDB CLI", 1)[1]
+    tool_sections = text.split("## DuckDB CLI", 1)[1].split("## Measured", 1)[0]
     files = set(re.findall(r"([\w.-]+\.duckdb)\b", tool_sections))
-    assert files == {"marts.duckdb"}, f"every connection must open the serving file, found {files}"
+    assert files == {"ree.duckdb"}, f"every connection must open the serving file, found {files}"
 
 
 @pytest.mark.parametrize("index", range(len(doc_queries())), ids=lambda i: f"query{i + 1}")
@@ -127,7 +131,7 @@ def test_doc_query_result_types_are_bi_safe(serving_file: Path):
 def test_superset_connection_is_read_only(superset_engine):
     with superset_engine.connect() as connection:
         with pytest.raises(sa.exc.DBAPIError, match="read-only"):
-            connection.exec_driver_sql("create table marts.main.scratch (x integer)")
+            connection.exec_driver_sql("create table marts.scratch (x integer)")
 
 
 def test_every_published_column_has_a_bi_safe_type(serving_file: Path):
@@ -140,7 +144,7 @@ def test_every_published_column_has_a_bi_safe_type(serving_file: Path):
     finally:
         con.close()
     tables = {(schema, table) for schema, table, _, _ in columns}
-    assert ("main", "fct_trade_flows") in tables and ("audit", "load_log") in tables
+    assert ("marts", "fct_trade_flows") in tables and ("audit", "load_log") in tables
     bad = [f"{schema}.{table}.{column}: {kind}" for schema, table, column, kind in columns if unsafe(kind)]
     assert bad == [], "BI-unsafe column types in the serving file:\n" + "\n".join(bad)
 
@@ -164,3 +168,200 @@ def test_unsafe_type_patterns():
         assert unsafe(kind), kind
     for kind in ("BIGINT", "INTEGER", "DOUBLE", "DECIMAL(18,3)", "VARCHAR", "DATE", "TIMESTAMP", "BOOLEAN"):
         assert not unsafe(kind), kind
+
+
+# --- Every BI tool: DuckDB 1.x, another file name or alias, Parquet --------------------------------
+
+DUCKDB_1X = "duckdb==1.4.*"
+# A small virtual environment with a DuckDB 1.x client, as BI drivers ship it; made once (uv, from
+# the package registry) and kept in a git-ignored folder so later runs reuse it.
+DUCKDB_1X_ENV = REPO / ".cache" / "duckdb-1.4"
+CLIENT_1X = """
+import json, sys
+import duckdb
+path, queries = sys.argv[1], json.loads(sys.stdin.read())
+con = duckdb.connect(path, read_only=True)
+out = {"version": duckdb.__version__, "results": []}
+for sql in queries:
+    rows = con.execute(sql).fetchall()
+    out["results"].append({"rows": len(rows), "first": repr(rows[0]) if rows else None})
+try:
+    con.execute("create table marts.scratch (x integer)")
+    out["write"] = "allowed"
+except Exception as error:
+    out["write"] = str(error)
+con.close()
+print(json.dumps(out))
+"""
+
+
+def duckdb_1x_python() -> Path:
+    python = DUCKDB_1X_ENV / "bin" / "python"
+    probe = [str(python), "-c", "import duckdb; print(duckdb.__version__)"]
+    if python.is_file() and subprocess.run(probe, capture_output=True, text=True).stdout.startswith("1.4"):
+        return python
+    shutil.rmtree(DUCKDB_1X_ENV, ignore_errors=True)
+    uv = [sys.executable, "-m", "uv"] if shutil.which("uv") is None else ["uv"]
+    subprocess.run([*uv, "venv", "--quiet", "--python", sys.executable, str(DUCKDB_1X_ENV)], check=True)
+    subprocess.run(
+        [*uv, "pip", "install", "--quiet", "--python", str(python), DUCKDB_1X], check=True, timeout=600
+    )
+    return python
+
+
+def test_a_duckdb_1x_client_answers_every_doc_query(serving_file: Path):
+    python = duckdb_1x_python()
+    queries = doc_queries()
+    done = subprocess.run(
+        [str(python), "-c", CLIENT_1X, str(serving_file)],
+        input=json.dumps(queries),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["version"].startswith("1.4"), out["version"]
+    con = duckdb.connect(str(serving_file), read_only=True)
+    try:
+        expected = [con.execute(sql).fetchall() for sql in queries]
+    finally:
+        con.close()
+    for index, (answer, rows) in enumerate(zip(out["results"], expected, strict=True), start=1):
+        assert answer["rows"] == len(rows) > 0, f"query {index}: DuckDB 1.4 gave {answer['rows']} rows"
+        assert answer["first"] == repr(rows[0]), f"query {index}: DuckDB 1.4 read other values"
+    assert "read-only" in out["write"], out["write"]
+
+
+def test_the_marts_resolve_under_any_file_name_and_alias(serving_file: Path, tmp_path: Path):
+    con = duckdb.connect(str(serving_file), read_only=True)
+    try:
+        rows = con.execute("select count(*) from marts.fct_trade_flows").fetchall()[0][0]
+        loads = con.execute("select count(*) from audit.load_log").fetchall()[0][0]
+    finally:
+        con.close()
+    assert rows > 0 and loads > 0
+    copy = tmp_path / "supply chain.duckdb"
+    shutil.copy(serving_file.resolve(), copy)  # the link's target, as `cp -L` copies it
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        assert con.execute("select count(*) from marts.fct_trade_flows").fetchall()[0][0] == rows
+        assert con.execute("select count(*) from audit.load_log").fetchall()[0][0] == loads
+    finally:
+        con.close()
+    con = duckdb.connect()
+    try:
+        for alias in ("serving", "ree", "bi"):
+            con.execute(f"attach '{serving_file}' as {alias} (read_only)")
+            found = con.execute(f"select count(*) from {alias}.marts.fct_trade_flows").fetchall()[0][0]  # noqa: S608
+            assert found == rows, alias
+            con.execute(f"detach {alias}")
+    finally:
+        con.close()
+
+
+def test_parquet_marts_hold_the_rows_of_the_duckdb_marts(serving_file: Path):
+    serving_dir = serving_file.parent
+    manifest = json.loads((serving_dir / "manifest.json").read_text("utf-8"))
+    con = duckdb.connect(str(serving_file), read_only=True)
+    try:
+        build_id = con.execute("select build_id from audit.publish_info").fetchall()[0][0]
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name in ('marts', 'audit') "
+            "order by 1, 2"
+        ).fetchall()
+        assert manifest["build_id"] == build_id, "manifest and DuckDB file from different builds"
+        listed = {(t["schema"], t["table"]) for t in manifest["tables"]}
+        assert listed == {t for t in tables if t != ("audit", "publish_info")}
+        names = {t["table"] for t in manifest["tables"] if t["schema"] == "marts"}
+        assert {"fct_trade_flows", "fct_element_flows", "mart_mirror_flows", "dim_country"} <= names
+        for entry in manifest["tables"]:
+            name = f'{entry["schema"]}.{entry["table"]}'
+            files = str(serving_dir / "current" / entry["parquet"] / "**" / "*.parquet")
+            parquet = f"read_parquet('{files}', hive_partitioning = false)"
+            count = con.execute(f"select count(*) from {parquet}").fetchall()[0][0]  # noqa: S608
+            assert count == entry["rows"] == con.execute(f"select count(*) from {name}").fetchall()[0][0]  # noqa: S608
+            for left, right in ((name, parquet), (parquet, name)):
+                extra = con.execute(
+                    f"select count(*) from (select * from {left} except all select * from {right})"  # noqa: S608
+                ).fetchall()[0][0]
+                assert extra == 0, f"{name}: {extra} rows of {left} are not in {right}"
+            types = con.execute(
+                "select column_name, data_type from duckdb_columns() where schema_name = ? and table_name = ? "
+                "order by column_index",
+                [entry["schema"], entry["table"]],
+            ).fetchall()
+            assert [(c["name"], c["type"]) for c in entry["columns"]] == types, name
+            in_parquet = con.execute(f"describe select * from {parquet}").fetchall()  # noqa: S608
+            assert [(n, t) for n, t, *_ in in_parquet] == types, f"{name}: Parquet changed a column type"
+        partitioned = next(t for t in manifest["tables"] if t["table"] == "fct_trade_flows")
+        assert partitioned["partitioned_by"] == ["year"]
+        years = {p.name for p in (serving_dir / "parquet" / "fct_trade_flows").iterdir()}
+        expected = {f"year={y}" for (y,) in con.execute("select distinct year from marts.fct_trade_flows").fetchall()}
+        assert years == expected
+        assert manifest["source_loads"] and all(load["load_id"] for load in manifest["source_loads"])
+    finally:
+        con.close()
+
+
+# Evidence (a BI tool from npm) through its own DuckDB connector, which bundles a DuckDB 1.4 build
+# (@duckdb/node-api 1.4.x): the call `npm run sources` makes for each query of a dashboard.
+EVIDENCE_CONNECTOR = "@evidence-dev/duckdb@2.0.1"
+EVIDENCE_DIR = REPO / ".cache" / "evidence"
+EVIDENCE_SCRIPT = """
+const runQuery = require('@evidence-dev/duckdb');
+const queries = JSON.parse(require('fs').readFileSync(0, 'utf-8'));
+(async () => {
+  const out = [];
+  for (const sql of queries) {
+    const result = await runQuery(sql, { filename: process.argv[2] });
+    let rows = [];
+    for await (const batch of result.rows()) rows = rows.concat(batch);
+    out.push({ rows: rows.length, columns: (result.columnTypes || []).map((c) => c.name) });
+  }
+  const version = require('@duckdb/node-api/package.json').version;
+  console.log(JSON.stringify({ version, out }));
+})().catch((error) => { console.error(String(error)); process.exit(1); });
+"""
+
+
+def evidence_connector() -> Path:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed: the DuckDB 1.4 Python client test is the proof")
+    script = EVIDENCE_DIR / "run_queries.cjs"
+    if not (EVIDENCE_DIR / "node_modules" / "@evidence-dev" / "duckdb").is_dir():
+        EVIDENCE_DIR.mkdir(parents=True, exist_ok=True)
+        (EVIDENCE_DIR / "package.json").write_text('{"private": true}\n', "utf-8")
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent", EVIDENCE_CONNECTOR],
+            cwd=EVIDENCE_DIR,
+            check=True,
+            timeout=600,
+        )
+    script.write_text(EVIDENCE_SCRIPT, "utf-8")
+    return script
+
+
+def test_evidence_connector_answers_every_doc_query(serving_file: Path):
+    script = evidence_connector()
+    queries = doc_queries()
+    done = subprocess.run(
+        ["node", str(script), str(serving_file)],
+        input=json.dumps(queries),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout)
+    assert answer["version"].startswith("1."), f"Evidence's DuckDB is {answer['version']}"
+    con = duckdb.connect(str(serving_file), read_only=True)
+    try:
+        for index, (sql, got) in enumerate(zip(queries, answer["out"], strict=True), start=1):
+            result = con.execute(sql)
+            columns = [column[0] for column in result.description]
+            rows = result.fetchall()
+            assert got["rows"] == len(rows) > 0, f"query {index}: Evidence read {got['rows']} rows"
+            assert got["columns"] == columns, f"query {index}"
+    finally:
+        con.close()

@@ -34,7 +34,7 @@ def mart_checksums(path: Path) -> dict[str, str]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         tables = con.execute(
-            "select 'marts.' || table_name from duckdb_tables() where schema_name = 'main' order by 1"
+            "select 'marts.' || table_name from duckdb_tables() where schema_name = 'marts' order by 1"
         ).fetchall()
         sums = {}
         for (table,) in tables:
@@ -54,14 +54,14 @@ def samples_run(tmp_path_factory: pytest.TempPathFactory):
         patch.setenv("REE_DATA_DIR", str(data))
         patch.delenv("DAGSTER_HOME", raising=False)
         first = run_everything()
-        first_sums = mart_checksums(data / "serving" / "marts.duckdb")
+        first_sums = mart_checksums(data / "serving" / "ree.duckdb")
         second = run_everything()
         yield {"data": data, "first": first, "second": second, "first_sums": first_sums}
 
 
 def test_samples_run_succeeds_and_publishes(samples_run):
     assert samples_run["first"].success
-    serving = samples_run["data"] / "serving" / "marts.duckdb"
+    serving = samples_run["data"] / "serving" / "ree.duckdb"
     for table in ("fct_trade_flows", "fct_element_flows", "fct_prices", "mart_supplier_concentration"):
         assert query(serving, f"select count(*) from marts.{table}")[0][0] > 0  # noqa: S608
     loads = query(
@@ -84,7 +84,7 @@ def test_us_supplier_concentration_matches_hand_computation(samples_run):
     total = sum(values)
     hhi = sum((100 * v / total) ** 2 for v in values)
     row = query(
-        samples_run["data"] / "serving" / "marts.duckdb",
+        samples_run["data"] / "serving" / "ree.duckdb",
         "select total_import_value_usd, hhi, top1_partner_iso3, top1_share, supplier_count, "
         "china_share, world_value_usd, year_basis from marts.mart_supplier_concentration "
         "where source = 'comtrade' and importer_iso3 = 'USA' and hs6 = '284690' and year = 2023",
@@ -105,7 +105,7 @@ def test_us_supplier_concentration_matches_hand_computation(samples_run):
 
 
 def test_china_exports_keep_monthly_and_annual_apart(samples_run):
-    serving = samples_run["data"] / "serving" / "marts.duckdb"
+    serving = samples_run["data"] / "serving" / "ree.duckdb"
     nov_magnets_to_us = query(
         serving,
         "select net_weight_kg, value_usd, value_basis from marts.fct_trade_flows where source = 'comtrade' "
@@ -124,7 +124,7 @@ def test_china_exports_keep_monthly_and_annual_apart(samples_run):
 
 
 def test_prices_are_normalised_to_usd_per_kg_without_vat(samples_run):
-    serving = samples_run["data"] / "serving" / "marts.duckdb"
+    serving = samples_run["data"] / "serving" / "ree.duckdb"
     rows = query(
         serving,
         "select price_date, price_low, price_high, usd_per_kg_low, usd_per_kg_high, fx_per_usd, "
@@ -143,13 +143,13 @@ def test_prices_are_normalised_to_usd_per_kg_without_vat(samples_run):
 
 def test_running_twice_changes_no_figure(samples_run):
     assert samples_run["second"].success
-    serving = samples_run["data"] / "serving" / "marts.duckdb"
+    serving = samples_run["data"] / "serving" / "ree.duckdb"
     assert mart_checksums(serving) == samples_run["first_sums"]
     assert query(serving, "select count(*) from audit.load_log") == [(20,)]
 
 
 def test_fixtures_end_to_end_revision_and_blocking_check(workspace, tmp_path):
-    inbox, serving = workspace["inbox"], workspace["data"] / "serving" / "marts.duckdb"
+    inbox, serving = workspace["inbox"], workspace["data"] / "serving" / "ree.duckdb"
     drop(inbox, "comtrade", FIXTURES / "comtrade" / "us_imports_2023_traps.json")
     drop(inbox, "prices", FIXTURES / "prices" / "price_sheet_traps.csv")
     drop(inbox, "fx", FIXTURES / "fx" / "fx_traps.csv")

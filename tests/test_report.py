@@ -79,7 +79,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> Non
     for row in rows:
         columns = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
-        con.execute(f'insert into "{table}" ({columns}) values ({marks})', list(row.values()))  # noqa: S608
+        con.execute(f'insert into marts."{table}" ({columns}) values ({marks})', list(row.values()))  # noqa: S608
 
 
 def _sample_rows() -> dict[str, list[dict]]:
@@ -177,17 +177,18 @@ def _sample_rows() -> dict[str, list[dict]]:
 
 
 def make_serving_file(folder: Path, empty: tuple[str, ...] = (), missing: tuple[str, ...] = ()) -> Path:
-    """A serving file laid out as publish writes it: marts in `main`, the load log in `audit`."""
+    """A serving file laid out as publish writes it: marts in `marts`, the load log in `audit`."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "marts.duckdb"
+    path = folder / "ree.duckdb"
     con = duckdb.connect(str(path))
     try:
+        con.execute("create schema marts")
         rows = _sample_rows()
         for table, columns in MARTS.items():
             if table in missing:
                 continue
             ddl = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
-            con.execute(f'create table "{table}" ({ddl})')
+            con.execute(f'create table marts."{table}" ({ddl})')
             if table not in empty:
                 _insert(con, table, rows[table])
         con.execute("create schema audit")
@@ -268,8 +269,8 @@ def test_rows_without_the_needed_slice_give_no_data(tmp_path):
     serving = make_serving_file(tmp_path / "serving")
     con = duckdb.connect(str(serving))
     try:
-        con.execute("delete from mart_mirror_flows where import_value_usd is not null")
-        con.execute("alter table mart_supplier_concentration drop column china_share")
+        con.execute("delete from marts.mart_mirror_flows where import_value_usd is not null")
+        con.execute("alter table marts.mart_supplier_concentration drop column china_share")
     finally:
         con.close()
     result = build_report(serving, tmp_path / "out.html", generated_at=GENERATED_AT)
@@ -279,7 +280,7 @@ def test_rows_without_the_needed_slice_give_no_data(tmp_path):
 
 def test_missing_serving_file_still_writes_the_page(tmp_path):
     output = tmp_path / "reports" / "supply_risk.html"
-    result = build_report(tmp_path / "nowhere" / "marts.duckdb", output, generated_at=GENERATED_AT)
+    result = build_report(tmp_path / "nowhere" / "ree.duckdb", output, generated_at=GENERATED_AT)
     assert result.charts_rendered == []
     assert all("does not exist; publish it with `make run`" in r for r in result.charts_empty.values())
     assert output.read_text(encoding="utf-8").count('<div class="no-data"') == len(CHARTS)

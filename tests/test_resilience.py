@@ -5,6 +5,7 @@ Slow (several full runs each): marked `slow`, run by `make test-slow` (and by CI
 """
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -91,12 +92,12 @@ def checksums(serving: Path) -> dict[str, str]:
         tables = [
             t
             for (t,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'main' order by 1"
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
             ).fetchall()
         ]
         sums = {}
         for table in tables:
-            rows = con.execute(f"select * from main.{table} order by all").fetchall()  # noqa: S608
+            rows = con.execute(f"select * from marts.{table} order by all").fetchall()  # noqa: S608
             sums[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
         return sums
     finally:
@@ -117,13 +118,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("reference")
     inbox = inbox_with(tmp, "comtrade", "prices", "fx")
     run(inbox, tmp / "data")
-    return checksums(tmp / "data" / "serving" / "marts.duckdb")
+    return checksums(tmp / "data" / "serving" / "ree.duckdb")
 
 
 @pytest.mark.parametrize("point", ["ingest", "dbt", "publish"])
 def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, reference: dict[str, str]):
     data = tmp_path / "data"
-    serving = data / "serving" / "marts.duckdb"
+    serving = data / "serving" / "ree.duckdb"
     inbox = inbox_with(tmp_path, "prices", "fx")
     run(inbox, data)  # version 1: prices and FX only
     version_1 = checksums(serving)
@@ -150,12 +151,20 @@ def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, re
     run(inbox, data)
     assert checksums(serving) == reference
     assert not list(serving.parent.glob(".marts-*"))
+    assert not list((serving.parent / "builds").glob(".*")), "a crashed publish left its work folder"
+    # The Parquet marts are from the same (current) build as the DuckDB file.
+    manifest = json.loads((serving.parent / "manifest.json").read_text("utf-8"))
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        assert con.execute("select build_id from audit.publish_info").fetchall() == [(manifest["build_id"],)]
+    finally:
+        con.close()
 
 
 @pytest.mark.parametrize("mode", ["duckdb", "sqlalchemy"])
 def test_bi_reader_never_blocks_the_run_and_sees_whole_versions(mode: str, tmp_path: Path):
     data = tmp_path / "data"
-    serving = data / "serving" / "marts.duckdb"
+    serving = data / "serving" / "ree.duckdb"
     inbox = inbox_with(tmp_path, "prices", "fx")
     run(inbox, data)
     log = tmp_path / "reader.log"
@@ -191,4 +200,4 @@ def test_overlapping_runs_serialise_and_agree(tmp_path: Path, reference: dict[st
     assert [first.returncode, second.returncode] == [0, 0], [o[-2000:] for o in outputs]
     for output in outputs:
         assert "Could not set lock on file" not in output
-    assert checksums(data / "serving" / "marts.duckdb") == reference
+    assert checksums(data / "serving" / "ree.duckdb") == reference

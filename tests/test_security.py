@@ -13,7 +13,7 @@ tools are pointed only at the serving file, read-only.
     a name built that way in the same function. Anything else fails, except the waivers listed
     with their reason.
 (c) README.md and docs/*.md never give `warehouse.duckdb` in a connection string, and every
-    connection they show opens `marts.duckdb` read-only.
+    connection they show opens `ree.duckdb` read-only.
 """
 
 from __future__ import annotations
@@ -418,8 +418,8 @@ def test_every_documented_connection_opens_the_serving_file_read_only():
             continue
         if text.lower().startswith("filename:"):
             # Evidence opens its DuckDB source read-only, always (said beside it in docs/bi.md).
-            assert text.split(":", 1)[1].strip() == "marts.duckdb", where
+            assert text.split(":", 1)[1].strip() == "ree.duckdb", where
             continue
         if ".duckdb" in text or "duckdb:/" in text:
-            assert "marts.duckdb" in text, where
+            assert "ree.duckdb" in text, where
         assert READ_ONLY.search(text) or READ_ONLY.search(around) or "read-only" in around.lower(), where

@@ -20,8 +20,10 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
     )
     def serving_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        """`$REE_DATA_DIR/serving/marts.duckdb`: the marts and audit.load_log, copied into a new
-        file and swapped in atomically. Runs only when every upstream blocking check passed."""
+        """`$REE_DATA_DIR/serving/ree.duckdb` (schemas marts and audit, DuckDB storage v1.0.0) and
+        `serving/parquet/` with `manifest.json`: one new build of the marts and audit tables, verified,
+        then made current with one atomic symlink switch. Runs only when every upstream blocking check
+        passed."""
         settings = get_settings()
         with warehouse_lock(settings.lock_path):
             result = publish(settings.warehouse_path, settings.serving_path)
@@ -30,6 +32,9 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             metadata={
                 "path": dg.MetadataValue.path(str(result.path)),
                 "published_at": dg.MetadataValue.text(result.published_at.isoformat()),
+                "build_id": dg.MetadataValue.text(result.build_id),
+                "parquet_dir": dg.MetadataValue.path(str(result.parquet_dir)),
+                "manifest": dg.MetadataValue.path(str(result.manifest_path)),
                 "row_counts": dg.MetadataValue.json(result.tables),
                 **{
                     f"rows_{name.replace('.', '_')}": dg.MetadataValue.int(rows)

@@ -1,6 +1,6 @@
 """The supply-risk report: one self-contained HTML page of plotly charts read from the serving file.
 
-Everything here is a plain function. `build_report` opens `serving/marts.duckdb` read-only for the
+Everything here is a plain function. `build_report` opens `serving/ree.duckdb` read-only for the
 duration of the queries only (as any BI reader does: it never blocks a publish, and it sees one
 consistent version of the file), turns each mart into a `Panel` (a figure, or the reason there is
 none), renders one HTML page and writes it atomically to `$REE_DATA_DIR/reports/supply_risk.html`.
@@ -9,9 +9,9 @@ The page needs no network: plotly.js is embedded once, inline, and there is no w
 stylesheet or external script. A chart whose mart is missing, empty or lacks a column shows a
 "no data: <why, what to load>" panel instead of failing the report.
 
-Tables are queried without a catalog (`fct_trade_flows`, `audit.load_log`): they live in the serving
-file's default schema, so the queries work whatever the file is called. Captions name them as
-analysts do, `marts.<table>`.
+Tables are queried without a catalog (`fct_trade_flows`, `audit.load_log`): the connection's
+default schema is set to `marts`, so the queries work whatever the file is called. Captions name
+them as analysts do, `marts.<table>`.
 """
 
 import datetime
@@ -205,7 +205,7 @@ def _mart_problem(con: duckdb.DuckDBPyConnection, chart: Chart) -> str | None:
         for (name,) in _rows(
             con,
             "select column_name from duckdb_columns() where database_name = current_database() "
-            "and schema_name = 'main' and table_name = ?",
+            "and schema_name = 'marts' and table_name = ?",
             [table],
         )
     }
@@ -220,7 +220,7 @@ def _mart_problem(con: duckdb.DuckDBPyConnection, chart: Chart) -> str | None:
             f"marts.{table} has no column {', '.join(missing)}: the mart changed; republish with "
             f"`make run`, or align this chart with dbt/models/marts/{table}.yml"
         )
-    count = _rows(con, f'select count(*) from main."{table}"')[0][0]  # noqa: S608 (known table)
+    count = _rows(con, f'select count(*) from marts."{table}"')[0][0]  # noqa: S608 (known table)
     if count == 0:
         return f"marts.{table} has no rows; {WHAT_TO_LOAD[table]}"
     return None
@@ -823,6 +823,8 @@ def read_panels(serving_path: Path) -> tuple[ServingInfo, list[Panel]]:
         ]
     con = duckdb.connect(str(serving_path), read_only=True)
     try:
+        # The marts live in schema `marts` (serving/publish.py): unqualified names resolve there.
+        con.execute("set schema = 'marts'")
         info = _serving_info(con, serving_path)
         panels = [_panel(con, chart) for chart in CHARTS]
     finally:
