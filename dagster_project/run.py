@@ -56,6 +56,7 @@ def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[s
     published = any(e.asset_key.to_user_string() == "serving_marts" for e in materialized)
     if published:
         lines.append(f"serving file: {settings.serving_path}")
+        lines.append(f"parquet marts: {settings.serving_dir / 'parquet'} (manifest.json beside it)")
         if any(e.asset_key.to_user_string() == "supply_risk_report" for e in materialized):
             lines.append(f"report: {report_path(settings)}")
     else:

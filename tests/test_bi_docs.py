@@ -276,7 +276,7 @@ def test_parquet_marts_hold_the_rows_of_the_duckdb_marts(serving_file: Path):
         names = {t["table"] for t in manifest["tables"] if t["schema"] == "marts"}
         assert {"fct_trade_flows", "fct_element_flows", "mart_mirror_flows", "dim_country"} <= names
         for entry in manifest["tables"]:
-            name = f'{entry["schema"]}.{entry["table"]}'
+            name = f"{entry['schema']}.{entry['table']}"
             files = str(serving_dir / "current" / entry["parquet"] / "**" / "*.parquet")
             parquet = f"read_parquet('{files}', hive_partitioning = false)"
             count = con.execute(f"select count(*) from {parquet}").fetchall()[0][0]  # noqa: S608
@@ -287,8 +287,8 @@ def test_parquet_marts_hold_the_rows_of_the_duckdb_marts(serving_file: Path):
                 ).fetchall()[0][0]
                 assert extra == 0, f"{name}: {extra} rows of {left} are not in {right}"
             types = con.execute(
-                "select column_name, data_type from duckdb_columns() where schema_name = ? and table_name = ? "
-                "order by column_index",
+                "select column_name, data_type from duckdb_columns() "
+                "where schema_name = ? and table_name = ? order by column_index",
                 [entry["schema"], entry["table"]],
             ).fetchall()
             assert [(c["name"], c["type"]) for c in entry["columns"]] == types, name
@@ -297,7 +297,9 @@ def test_parquet_marts_hold_the_rows_of_the_duckdb_marts(serving_file: Path):
         partitioned = next(t for t in manifest["tables"] if t["table"] == "fct_trade_flows")
         assert partitioned["partitioned_by"] == ["year"]
         years = {p.name for p in (serving_dir / "parquet" / "fct_trade_flows").iterdir()}
-        expected = {f"year={y}" for (y,) in con.execute("select distinct year from marts.fct_trade_flows").fetchall()}
+        expected = {
+            f"year={y}" for (y,) in con.execute("select distinct year from marts.fct_trade_flows").fetchall()
+        }
         assert years == expected
         assert manifest["source_loads"] and all(load["load_id"] for load in manifest["source_loads"])
     finally:

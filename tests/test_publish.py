@@ -66,7 +66,10 @@ def test_publish_switches_duckdb_and_parquet_together(tmp_path: Path):
     assert manifest["build_id"] == first.build_id
     entry = {t["table"]: t for t in manifest["tables"]}["fct_trade_flows"]
     assert entry["rows"] == 2 and entry["partitioned_by"] == ["year"]
-    assert entry["columns"] == [{"name": "year", "type": "INTEGER"}, {"name": "value_usd", "type": "DECIMAL(18,2)"}]
+    assert entry["columns"] == [
+        {"name": "year", "type": "INTEGER"},
+        {"name": "value_usd", "type": "DECIMAL(18,2)"},
+    ]
     assert manifest["source_loads"][0]["load_id"] == "gacc-01"
 
     # A reader that opened the first build keeps it while the second is published.

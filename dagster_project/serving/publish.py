@@ -109,7 +109,9 @@ def _point(link: Path, target: str) -> None:
     if link.is_symlink() and os.readlink(link) == target:
         return
     if link.exists() and not link.is_symlink() and link.is_dir():
-        raise RuntimeError(f"{link} is a folder, not the link publish manages; move it away and publish again")
+        raise RuntimeError(
+            f"{link} is a folder, not the link publish manages; move it away and publish again"
+        )
     fresh = link.parent / f".current-{uuid.uuid4().hex}"
     os.symlink(target, fresh)
     os.replace(fresh, link)
@@ -262,7 +264,9 @@ def publish(warehouse_path: Path, serving_path: Path) -> PublishResult:
 
 def _prune(builds: Path, keep: str) -> None:
     """Keep the newest builds (a reader that holds an old one open keeps its files anyway)."""
-    finished = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
+    finished = sorted(
+        (p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True
+    )
     for old in finished[BUILDS_KEPT:]:
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
