@@ -6,13 +6,13 @@ temporary REE_DATA_DIR, as tests/test_pipeline.py does.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 import sqlalchemy as sa
@@ -45,20 +45,18 @@ def _first_line(sql: str) -> str:
 
 @pytest.fixture(scope="module")
 def serving_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The serving file of one real run over the shipped samples."""
-    from dagster_project.definitions import defs
-
-    data = tmp_path_factory.mktemp("bi_docs") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REE_INBOX_DIR", str(SAMPLES))
-        patch.setenv("REE_DATA_DIR", str(data))
-        patch.delenv("DAGSTER_HOME", raising=False)
-        result = defs.resolve_job_def("materialize_everything").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-        )
+    """The serving file of one real run over the shipped samples, on the path `make run` takes:
+    `python -m dagster_project.run` with a persistent DAGSTER_HOME made from deploy/dagster.yaml."""
+    root = tmp_path_factory.mktemp("bi_docs")
+    home, data = root / "dagster_home", root / "data"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "REE_INBOX_DIR": str(SAMPLES), "REE_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster_project.run"], cwd=REPO, env=env, capture_output=True, text=True
+    )
     path = data / "serving" / "ree.duckdb"
-    failed = [event.step_key for event in result.get_step_failure_events()]
-    assert result.success and path.is_file(), f"the samples run did not publish (failed steps: {failed})"
+    assert done.returncode == 0 and path.is_file(), f"the samples run did not publish:\n{done.stdout[-3000:]}"
     return path
 
 

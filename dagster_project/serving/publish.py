@@ -57,9 +57,15 @@ class PublishResult:
     path: Path
     tables: dict[str, int]
     published_at: datetime.datetime
-    build_id: str = ""
-    parquet_dir: Path | None = None
-    manifest_path: Path | None = None
+    build_id: str
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.path.parent / "parquet"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path.parent / "manifest.json"
 
 
 def _identifier(name: str) -> str:
@@ -252,14 +258,7 @@ def publish(warehouse_path: Path, serving_path: Path) -> PublishResult:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     _prune(builds, keep=build_id)
-    return PublishResult(
-        path=serving_path,
-        tables=tables,
-        published_at=published_at,
-        build_id=build_id,
-        parquet_dir=serving_dir / "parquet",
-        manifest_path=serving_dir / "manifest.json",
-    )
+    return PublishResult(path=serving_path, tables=tables, published_at=published_at, build_id=build_id)
 
 
 def _prune(builds: Path, keep: str) -> None:
