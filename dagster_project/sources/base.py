@@ -24,6 +24,11 @@ import polars as pl
 
 ROW_NUMBER = "_source_row"
 REJECT_REASON = "_reject_reason"
+# A well-formed row outside the product's scope (a line that is not a rare-earth line, a `TOTAL`
+# commodity, a missing FX quote): `normalise` may add this column with the reason (null for a row
+# in scope). Such rows are counted apart (`rows_out_of_scope`), never quarantined; a row with a
+# reject reason is quarantined whatever this column says.
+OUT_OF_SCOPE = "_out_of_scope"
 
 # A source's frames are eager for a file read whole, lazy for one streamed (SourceSpec.scan).
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -66,7 +71,7 @@ class SourceSpec:
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 # Columns the loader adds to every frame (lineage, reject reason): a file may not bring its own.
-RESERVED_COLUMNS = (ROW_NUMBER, REJECT_REASON, "_source_file", "_load_id", "_loaded_at")
+RESERVED_COLUMNS = (ROW_NUMBER, REJECT_REASON, OUT_OF_SCOPE, "_source_file", "_load_id", "_loaded_at")
 
 
 def data_suffix(path: Path) -> str:
