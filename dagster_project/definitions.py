@@ -10,10 +10,14 @@ import dagster as dg
 
 from dagster_project.ingest.assets import build_ingest_asset
 from dagster_project.ingest.pulls import PULL_ASSETS, SCHEDULES, build_inbox_sensor
+from dagster_project.lib import dagster_fixes
+from dagster_project.lib.runs import build_dead_run_reaper
 from dagster_project.serving.assets import build_publish_asset
 from dagster_project.serving.report_asset import supply_risk_report
 from dagster_project.sources import SOURCES
 from dagster_project.warehouse.dbt import build_dbt_assets, dbt_resource
+
+dagster_fixes.apply()  # a run waiting for the warehouse pool sleeps instead of spinning a core
 
 ingest_assets = [build_ingest_asset(spec) for spec in SOURCES.values()]
 warehouse_assets = build_dbt_assets()
@@ -33,6 +37,6 @@ defs = dg.Definitions(
     assets=[*ingest_assets, warehouse_assets, publish_asset, supply_risk_report, *PULL_ASSETS],
     jobs=[everything],
     schedules=SCHEDULES,
-    sensors=[build_inbox_sensor(everything)],
+    sensors=[build_inbox_sensor(everything), build_dead_run_reaper()],
     resources={"dbt": dbt_resource()},
 )

@@ -3,18 +3,31 @@
 In-process execution is chosen on purpose: the multiprocess executor pays a process start per
 step (STACK.md measured 49 s against 9–13 s for this graph), and the warehouse steps run one at
 a time anyway (one DuckDB writer).
+
+Two processes, so that a run can always be stopped and never bricks the next one:
+- the supervisor (`python -m dagster_project.run`) clears runs whose process is gone
+  (lib/runs.py), waits visibly for the warehouse pool, starts the worker in its own process
+  group and owns the signals. The first Ctrl-C or SIGTERM is passed to the worker as SIGINT (its
+  step stops, dbt is ended, nothing is published); a worker still alive `STOP_GRACE_SECONDS`
+  later, or a second Ctrl-C, is killed with its whole group (dbt too). A stopped run is marked
+  canceled and its pool slots freed; the previous serving version stays.
+- the worker (`--worker RUN_ID`) executes the job in process, tagged with its pid and start time
+  so that other processes can tell whether it still lives.
 """
 
+import argparse
 import os
+import signal
+import subprocess
 import sys
 import time
+import uuid
 
 import dagster as dg
 
-from dagster_project.ingest.landing import unknown_folders
-from dagster_project.serving.report import report_path
+from dagster_project.lib import dagster_fixes, processes, runs
+from dagster_project.lib.locks import WAREHOUSE_POOL
 from dagster_project.settings import get_settings
-from dagster_project.sources import SOURCES
 
 
 def _instance() -> dg.DagsterInstance:
@@ -25,6 +38,10 @@ def _instance() -> dg.DagsterInstance:
 
 
 def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[str], bool]:
+    from dagster_project.ingest.landing import unknown_folders
+    from dagster_project.serving.report import report_path
+    from dagster_project.sources import SOURCES
+
     settings = get_settings()
     materialized = result.get_asset_materialization_events()
     lines = [f"assets materialized: {len(materialized)} in {seconds:.1f} s"]
@@ -66,15 +83,116 @@ def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[s
     return lines, result.success and published
 
 
-def main() -> int:
+# A SIGTERM must stop the run within 10 s (a service manager's usual patience): 8 s for the
+# worker to stop on its own, then it is killed.
+STOP_GRACE_SECONDS = 8.0
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def worker(run_id: str) -> int:
     from dagster_project.definitions import defs
 
+    dagster_fixes.apply()
     started = time.monotonic()
     job = defs.resolve_job_def("materialize_everything")
-    result = job.execute_in_process(instance=_instance(), raise_on_error=False)
+    result = job.execute_in_process(
+        instance=_instance(), raise_on_error=False, run_id=run_id, tags=runs.worker_tags()
+    )
     lines, ok = summarise(result, time.monotonic() - started)
-    print("\n".join(["", "== run summary ==", *lines]))
+    print("\n".join(["", "== run summary ==", *lines]), flush=True)
     return 0 if ok else 1
+
+
+def say(message: str) -> None:
+    print(f"make run: {message}", flush=True)
+
+
+class Stop(Exception):
+    def __init__(self, signum: int):
+        self.signum = signum
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise Stop(signum)
+
+
+def supervise() -> int:
+    instance = _instance()
+    for handled in EXIT_CODES:
+        signal.signal(handled, _raise_stop)
+    try:
+        for reaped in runs.reap_dead_runs(instance):
+            say(reaped.describe())
+        waited = runs.wait_for_pool(instance, WAREHOUSE_POOL, say)
+        if waited >= 1:
+            say(f"the pool {WAREHOUSE_POOL} is free after {waited:.0f} s; starting")
+    except Stop as stop:
+        say(f"stopped by {signal.Signals(stop.signum).name} while waiting; nothing was changed")
+        return EXIT_CODES[stop.signum]
+
+    run_id = str(uuid.uuid4())  # what Dagster itself uses for a run id
+    # The worker stays in our process group, so `kill -9` of the group ends everything; as the
+    # child subreaper we also adopt (and so can end) whatever it leaves behind, such as dbt.
+    processes.become_subreaper()
+    child = subprocess.Popen([sys.executable, "-m", "dagster_project.run", "--worker", run_id])
+    stopped_by: int | None = None
+    deadline = float("inf")
+    while True:
+        try:
+            code = child.wait(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+            break
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                say(f"the run did not stop within {STOP_GRACE_SECONDS:.0f} s: killing it")
+                processes.kill_descendants()
+        except Stop as stop:
+            if stopped_by is None:
+                stopped_by = stop.signum
+                deadline = time.monotonic() + STOP_GRACE_SECONDS
+                say(
+                    f"{signal.Signals(stop.signum).name}: stopping run {run_id} (dbt is ended, "
+                    "nothing is published); press Ctrl-C again to stop at once"
+                )
+                # A terminal's Ctrl-C reaches the worker too; a `kill` of this process does not.
+                processes.send(child.pid, signal.SIGINT)
+            else:
+                say("stopping at once")
+                processes.kill_descendants()
+    processes.kill_descendants()  # nothing of the run (a dbt process) outlives it
+    processes.reap_zombies()
+    if stopped_by is None and code >= 0:
+        return code
+    if stopped_by is not None:
+        reason = f"stopped by {signal.Signals(stopped_by).name}"
+        _mark_ended(instance, run_id, reason, canceled=True)
+        say(f"run {run_id} {reason}: marked canceled; the serving file keeps its previous version")
+        return EXIT_CODES[stopped_by]
+    reason = f"its process was killed by {signal.Signals(-code).name} (the OOM killer?)"
+    _mark_ended(instance, run_id, reason, canceled=False)
+    say(f"run {run_id}: {reason}; marked failed; the serving file keeps its previous version")
+    return 1
+
+
+def _mark_ended(instance: dg.DagsterInstance, run_id: str, reason: str, *, canceled: bool) -> None:
+    run = instance.get_run_by_id(run_id)
+    if run is None:
+        return
+    message = f"Run {reason}; marked by make run."
+    if canceled and run.status != dg.DagsterRunStatus.CANCELED:
+        instance.report_run_canceled(run, message=message)
+    elif not canceled and not run.is_finished:
+        instance.report_run_failed(run, message=message)
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.run", description=__doc__)
+    parser.add_argument("--worker", metavar="RUN_ID", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.worker)
+    return supervise()
 
 
 if __name__ == "__main__":

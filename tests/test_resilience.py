@@ -4,20 +4,22 @@ overlapping runs. Each test runs the real `python -m dagster_project.run` in a s
 Slow (several full runs each): marked `slow`, run by `make test-slow` (and by CI).
 """
 
-import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
-from conftest import REPO, SAMPLES
+from conftest import REPO
+from runner import checksums, inbox_with, instance_of, output_of, run, start_run, wait_for
+
+from dagster_project.lib import runs
 
 pytestmark = pytest.mark.slow
 
@@ -50,68 +52,6 @@ with open(out, "w") as log:
 """
 
 
-def _env(inbox: Path, data: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "REE_FAULT_PAUSE")}
-    env.update(REE_INBOX_DIR=str(inbox), REE_DATA_DIR=str(data), **extra)
-    return env
-
-
-def start_run(inbox: Path, data: Path, **extra: str) -> subprocess.Popen:
-    # The log goes to a file, not a pipe: a run writes far more than a pipe buffer holds, and a
-    # child blocked on a full pipe would never reach the pause point.
-    log = open(data.parent / f"run-{time.monotonic_ns()}.log", "w+")  # noqa: SIM115 (kept by Popen)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster_project.run"],
-        cwd=REPO,
-        env=_env(inbox, data, **extra),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, so SIGKILL reaches dbt too
-    )
-    process.log = log  # type: ignore[attr-defined]
-    return process
-
-
-def output_of(process: subprocess.Popen) -> str:
-    process.log.seek(0)  # type: ignore[attr-defined]
-    return process.log.read()  # type: ignore[attr-defined]
-
-
-def run(inbox: Path, data: Path) -> str:
-    process = start_run(inbox, data)
-    process.wait(timeout=600)
-    output = output_of(process)
-    assert process.returncode == 0, output[-3000:]
-    return output
-
-
-def checksums(serving: Path) -> dict[str, str]:
-    con = duckdb.connect(str(serving), read_only=True)
-    try:
-        tables = [
-            t
-            for (t,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-            ).fetchall()
-        ]
-        sums = {}
-        for table in tables:
-            rows = con.execute(f"select * from marts.{table} order by all").fetchall()  # noqa: S608
-            sums[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
-        return sums
-    finally:
-        con.close()
-
-
-def inbox_with(tmp: Path, *sources: str) -> Path:
-    inbox = tmp / "inbox"
-    for source in sources:
-        shutil.copytree(SAMPLES / source, inbox / source, dirs_exist_ok=True)
-    inbox.mkdir(exist_ok=True)
-    return inbox
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The marts of one uninterrupted run over the comtrade, prices and fx samples."""
@@ -121,8 +61,11 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return checksums(tmp / "data" / "serving" / "ree.duckdb")
 
 
-@pytest.mark.parametrize("point", ["ingest", "dbt", "publish"])
+@pytest.mark.parametrize("point", ["ingest", "dbt", "publish", "pool"])
 def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, reference: dict[str, str]):
+    """SIGKILL of the run's whole process group (what the OOM killer, a closed laptop or a power
+    cut does) at each point, on the persistent instance `make run` uses; `pool` kills a run while
+    it waits for the warehouse pool that another run (killed too) holds. The next run finishes."""
     data = tmp_path / "data"
     serving = data / "serving" / "ree.duckdb"
     inbox = inbox_with(tmp_path, "prices", "fx")
@@ -130,15 +73,20 @@ def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, re
     version_1 = checksums(serving)
 
     inbox_with(tmp_path, "comtrade")
-    process = start_run(inbox, data, REE_FAULT_PAUSE=point)
-    marker = data / f".paused-{point}"
-    deadline = time.monotonic() + 300
-    while not marker.exists():
-        assert process.poll() is None, output_of(process)[-3000:]
-        assert time.monotonic() < deadline, f"never reached {point}"
-        time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    process = start_run(inbox, data, REE_FAULT_PAUSE="dbt" if point == "pool" else point)
+    marker = data / f".paused-{'dbt' if point == 'pool' else point}"
+    wait_for(marker, process)
+    killed = [process]
+    if point == "pool":
+        waiting = start_run(inbox, data)
+        deadline = time.monotonic() + 120
+        while "waiting" not in output_of(waiting):
+            assert waiting.poll() is None and time.monotonic() < deadline, output_of(waiting)[-3000:]
+            time.sleep(0.2)
+        killed.insert(0, waiting)
+    for victim in killed:
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait()
     marker.unlink()
 
     # The serving file opens and still holds the previous complete version.
@@ -148,8 +96,13 @@ def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, re
         pl.read_parquet(parquet)
     # The next run completes (stale lock and temporaries ignored or cleaned) with the figures of
     # an uninterrupted run.
-    run(inbox, data)
+    output = run(inbox, data)
+    assert "is gone: marked failed" in output, output[-3000:]
     assert checksums(serving) == reference
+    with instance_of(data) as instance:
+        stuck = instance.get_runs(filters=dg.RunsFilter(statuses=runs.ACTIVE_STATUSES))
+        assert not stuck, [r.run_id for r in stuck]
+        assert not instance.event_log_storage.get_concurrency_run_ids()
     assert not list(serving.parent.glob(".marts-*"))
     assert not list((serving.parent / "builds").glob(".*")), "a crashed publish left its work folder"
     # The Parquet marts are from the same (current) build as the DuckDB file.

@@ -14,6 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+# The Dagster pool (limit 1, deploy/dagster.yaml) of every warehouse writer: dbt build, publish.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
 
 class WarehouseBusyError(RuntimeError):
     pass

@@ -2,10 +2,9 @@
 
 import dagster as dg
 
-from dagster_project.lib.locks import warehouse_lock
+from dagster_project.lib.locks import WAREHOUSE_POOL, warehouse_lock
 from dagster_project.serving.publish import publish
 from dagster_project.settings import get_settings
-from dagster_project.warehouse.dbt import WAREHOUSE_POOL
 
 OWNER = "team:data-engineering"
 

@@ -19,10 +19,9 @@ from dagster_dbt import (
 )
 
 from dagster_project.lib.faults import pause_point
-from dagster_project.lib.locks import warehouse_lock
+from dagster_project.lib.locks import WAREHOUSE_POOL, warehouse_lock
 from dagster_project.settings import DBT_PROJECT_DIR, get_settings
 
-WAREHOUSE_POOL = "duckdb_warehouse"
 OWNER = "team:analytics-engineering"
 # What a materialization runs. dbt unit tests check the models' SQL on fixed fixture rows, not
 # the data: they give the same answer on every run until the SQL changes, so they run in

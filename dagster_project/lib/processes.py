@@ -1,0 +1,77 @@
+"""The process tree of a run (Linux /proc): adopt what a worker leaves behind, and end it.
+
+`make run`'s supervisor makes itself the child subreaper, so a dbt process whose parent (the
+worker) died is re-parented to the supervisor instead of init, and `kill_descendants` still finds
+it. No psutil: two /proc reads are all it takes, and this runs only where /proc exists.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    return parents
+
+
+def descendants(pid: int | None = None) -> list[int]:
+    """Every process below `pid` (default: this process), children first in the order found."""
+    root = os.getpid() if pid is None else pid
+    children: dict[int, list[int]] = {}
+    for child, parent in _parents().items():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def send(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_descendants() -> None:
+    """SIGKILL every process below this one (their exit status is collected by `reap_zombies`)."""
+    for _ in range(3):  # a process may fork while we kill; three passes catch it
+        pids = descendants()
+        if not pids:
+            break
+        for pid in pids:
+            send(pid, signal.SIGKILL)
+
+
+def reap_zombies() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
