@@ -401,7 +401,9 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     )  # type: ignore[arg-type]
 
 
-RECORD_KEY = ["commodity", "country", "statistic", "statistic_detail", "unit", "year"]
+# The revision key (SPEC.revision_key, with year for period): one figure per key in a file, so
+# the current view never has to choose between two rows of one load (a unit is not a key).
+RECORD_KEY = ["section", "commodity", "country", "statistic", "statistic_detail", "year"]
 
 
 def suite() -> list[Expectation]:

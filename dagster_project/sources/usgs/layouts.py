@@ -292,7 +292,7 @@ def _world(path: Path, wide: pl.DataFrame) -> list[pl.DataFrame]:
                 wide,
                 field,
                 section=WORLD_SECTION,
-                statistic="Mine production",
+                statistic="Production",
                 detail="Mine production",
                 unit=UNITS.get(unit_token, unit_token),
                 year=f"{year}_estimated" if estimated else year,
