@@ -5,7 +5,8 @@ of the summary tables and figures; the consolidated long file came only with MCS
 layout is recognised by its header and each statistic cell becomes one long row, with the
 columns of the long layout (`MCS chapter`, `Section`, …, `Value`, `Notes`) plus:
 
-- `MCS edition`: the `DataSource`/`Source` cell (`MCS2024`); the file name must not say otherwise;
+- `MCS edition`: the `DataSource`/`Source` cell (`MCS2024`), or the file name's when the cell is
+  empty; a file name that names another edition than the cells is refused;
 - `Source field`, `Source line`: the header cell and the CSV record the value came from;
 - `Out of scope`: why a row is outside the product's scope (a commodity that is not a rare
   earth, yttrium or scandium), null when in scope.
@@ -79,6 +80,7 @@ FIG3_SECTION = "Figure 3—Major Import Sources"
 
 UNITS = {
     "t": "metric tons",
+    "kt": "thousand metric tons",
     "pct": "percent",
     "dkg": "dollars per kilogram",
     "dg": "dollars per gram",
@@ -569,7 +571,11 @@ def to_long(path: Path, layout: Layout, header: list[str], frame: pl.DataFrame) 
         raise SourceFileError(
             path, f"the file name says MCS {in_name} but its {source} column says MCS {', '.join(in_cells)}"
         )
-    frame = frame.with_columns(pl.col(source).alias(EDITION))
+    # A Source cell left empty (USGS's revision notes for MCS2024 silver) takes the file name's.
+    cell = pl.col(source).str.strip_chars()
+    frame = frame.with_columns(
+        pl.coalesce(pl.when(cell != "").then(cell), pl.lit(in_name, dtype=pl.String)).alias(EDITION)
+    )
     parts = layout.to_long(path, frame)
     long = pl.concat(parts, how="vertical").with_columns(pl.col(SOURCE_LINE).cast(pl.Int64).alias("_line"))
     long = long.with_row_index("_cell").sort("_line", "_cell", maintain_order=True).drop("_line", "_cell")
