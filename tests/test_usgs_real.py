@@ -306,20 +306,21 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _query(path: Path, sql: str) -> list[tuple]:
+def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 
 
 def test_later_edition_replaces_the_earlier_whatever_the_load_order(warehouse):
-    def figure(detail: str, year: int, table: str = "marts.fct_usgs_statistics") -> list[tuple]:
+    def figure(detail: str, year: int) -> list[tuple]:
         return _query(
             warehouse,
-            f"select mcs_edition, value from {table} where statistic_detail = '{detail}' "
-            f"and country = 'United States' and year = {year} and commodity = 'Rare earths'",
+            "select mcs_edition, value from marts.fct_usgs_statistics where statistic_detail = ? "
+            "and country = 'United States' and year = ? and commodity = 'Rare earths'",
+            [detail, year],
         )
 
     # MCS2023 said 11,000 t of compounds imported in 2022, MCS2024 10,700 t: MCS2024 is current.
