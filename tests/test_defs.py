@@ -51,6 +51,7 @@ EXPECTED_KEYS = {
     "marts/fct_prices",
     "marts/fct_trade_flows",
     "marts/fct_usgs_statistics",
+    "marts/mart_usgs_imports_vs_customs",
     "marts/mart_supplier_concentration",
     "marts/mart_supplier_concentration_by_element",
     "audit/load_log",
