@@ -13,8 +13,8 @@ earth, yttrium or scandium carry their reason in `OUT_OF_SCOPE` (counted apart, 
 
 Header `MCS chapter, Section, Commodity, Country, Statistics, Statistics_detail, Unit, Year, Value,
 Notes`, often followed by `Is critical mineral 2025`, `Other notes` or more columns (extra columns
-are tolerated and ignored, except `Other notes`, which is kept). Every row is landed, rare earths
-or not; `is_rare_earth` says which.
+are tolerated and ignored, except `Other notes`, which is kept). Every row of the long layout is
+landed, rare earths or not; `is_rare_earth` says which (the lanthanides, yttrium and scandium).
 
 Traps handled here:
 - Encoding: the release files are often cp1252 (the em dash of "Salient Statistics—United States"

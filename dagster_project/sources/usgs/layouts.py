@@ -363,7 +363,14 @@ def _t5(path: Path, wide: pl.DataFrame) -> list[pl.DataFrame]:
     # "Average 2019 to 2022." in the import-source note gives that row its period.
     period = pl.col(names["import_source_notes"]).str.extract(r"(\d{4})\s+to\s+(\d{4})", 0)
     span = pl.coalesce(period.str.replace(r"\s+to\s+", "-"), year)
-    leading = pl.col(names["leading_country"]).str.strip_chars()
+
+    def country(role: str) -> pl.Expr:
+        text = pl.col(names[role]).str.strip_chars()
+        return pl.when(text.is_in(["NA", "XX", ""])).then(pl.lit("Not available")).otherwise(text)
+
+    leading = country("leading_country")
+    # The file gives no unit: quantities are in metric tons, as MCS tables are unless noted.
+    tons_note = "unit not in the file: MCS table 5 quantities are metric tons unless noted"
     common = {"wide": wide, "section": T5_SECTION, "commodity": commodity}
     return [
         _rows(
@@ -371,6 +378,7 @@ def _t5(path: Path, wide: pl.DataFrame) -> list[pl.DataFrame]:
             statistic="Production",
             detail="Production: Primary",
             unit=UNITS["t"],
+            other_notes=tons_note,
             year=year,
             notes=pl.col(names["prod_notes"]),
             **common,
@@ -380,6 +388,7 @@ def _t5(path: Path, wide: pl.DataFrame) -> list[pl.DataFrame]:
             statistic="Production",
             detail="Production: Secondary",
             unit=UNITS["t"],
+            other_notes=tons_note,
             year=year,
             notes=pl.col(names["prod_notes"]),
             **common,
@@ -389,6 +398,7 @@ def _t5(path: Path, wide: pl.DataFrame) -> list[pl.DataFrame]:
             statistic="Consumption, apparent",
             detail="Consumption, apparent",
             unit=UNITS["t"],
+            other_notes=tons_note,
             year=year,
             notes=pl.col(names["consumption_notes"]),
             **common,
@@ -407,7 +417,7 @@ def _t5(path: Path, wide: pl.DataFrame) -> list[pl.DataFrame]:
             detail="Import sources: primary source",
             unit=RANK,
             year=span,
-            country=pl.col(names["import_source"]).str.strip_chars(),
+            country=country("import_source"),
             value=pl.when(pl.col(names["import_source"]).str.strip_chars().is_in(["NA", "XX", ""]))
             .then(pl.col(names["import_source"]))
             .otherwise(pl.lit("1")),
@@ -419,6 +429,7 @@ def _t5(path: Path, wide: pl.DataFrame) -> list[pl.DataFrame]:
             statistic="Production, leading country",
             detail="Production, leading country",
             unit=UNITS["t"],
+            other_notes=tons_note,
             year=year,
             country=leading,
             notes=pl.col(names["world_notes"]),
@@ -438,6 +449,7 @@ def _t5(path: Path, wide: pl.DataFrame) -> list[pl.DataFrame]:
             statistic="Production, world",
             detail="Production, world",
             unit=UNITS["t"],
+            other_notes=tons_note,
             year=year,
             country="World total",
             notes=pl.col(names["world_notes"]),
