@@ -215,6 +215,14 @@ def test_table5_rare_earths_row_and_out_of_scope_minerals():
     )
     world = _one(ree, statistic="Production, world")
     assert (world["value"], world["is_total"]) == (350000.0, True)
+    withheld = _one(typed, commodity="Aluminum (bauxite)", statistic_detail="Production: Primary")
+    assert (withheld["value_text"], withheld["value"], withheld["value_flag"]) == ("W", None, "withheld")
+    silicon = _one(
+        _typed("MCS2024_Fig2_Net_Import_Reliance.csv"),
+        commodity="Silicon, metal and ferrosilicon",
+        statistic="Net import reliance",
+    )
+    assert (silicon["value_text"], silicon["value_high"], silicon["value_flag"]) == ("<50", 50.0, "less_than")
     zirconium = _one(typed, commodity="Zirconium (ores and concentrates)", statistic="Consumption, apparent")
     assert (zirconium["value_text"], zirconium["value_high"], zirconium["value_flag"]) == (
         "<100,000",
