@@ -82,6 +82,7 @@ def test_docs_have_the_example_queries():
         "marts.mart_mirror_flows",
         "marts.mart_export_control_exposure",
         "marts.mart_unit_value_vs_price",
+        "marts.fct_usgs_statistics",
         "audit.load_log",
     ):
         assert table in text, f"no example query reads {table}"

@@ -60,7 +60,7 @@ PRICE_DUPLICATE = (
 )
 USGS_DUPLICATE = (
     "failed GX suite: expect_compound_columns_to_be_unique"
-    "(commodity,country,statistic,statistic_detail,unit,year): 2 unexpected"
+    "(section,commodity,country,statistic,statistic_detail,year): 2 unexpected"
 )
 LOW_NOT_A_NUMBER = "low is missing or not a number"
 
@@ -421,7 +421,7 @@ CASES: list[tuple[str, str, tuple]] = [
             "usgs/renamed_columns_new_edition.csv: missing required column(s) Statistics, Value; found "
             "MCS chapter, Section, Commodity, Country, Statistic, Statistics_detail, Unit, Year, Data value, "
             "Notes, Other notes; usgs takes the long MCS data-release CSV (MCS chapter, Section, "
-            "Commodity, …), not the per-commodity salient or world tables"
+            "Commodity, …) or a salient, world, table 5, figure 2 or figure 3 CSV of a per-commodity release"
         ),
     ),
     (

@@ -118,11 +118,11 @@ def test_bad_rows_each_get_their_reason_and_extra_columns_are_optional():
             "re-save the file as UTF-8",
         ),
         (
-            "salient_wide.csv",
-            "salient_wide.csv: missing required column(s) MCS chapter, Section, Country, Statistics, "
-            "Statistics_detail, Unit, Value, Notes; found DataSource, Commodity, Year, USprod_Mine_t, "
-            "Imports_Compounds_t, Imports_Metals_t, NIR_pct; usgs takes the long MCS data-release CSV "
-            "(MCS chapter, Section, Commodity, …), not the per-commodity salient or world tables",
+            "unknown_layout.csv",
+            "unknown_layout.csv: missing required column(s) MCS chapter, Section, Country, Statistics, "
+            "Statistics_detail, Unit, Notes; found Commodity, Year, Value; usgs takes the long MCS "
+            "data-release CSV (MCS chapter, Section, Commodity, …) or a salient, world, table 5, figure 2 "
+            "or figure 3 CSV of a per-commodity release",
         ),
     ],
 )
@@ -130,6 +130,47 @@ def test_unreadable_files_name_the_file_and_the_problem(name: str, message: str)
     with pytest.raises(SourceFileError) as raised:
         usgs.read(F / name)
     assert str(raised.value) == message
+
+
+def test_wide_salient_fixture_lands_as_long_rows_with_its_edition():
+    typed = _typed(F / "salient_wide.csv")
+    assert typed.select(
+        "source_field", "statistic", "statistic_detail", "unit", "year", "value", "value_flag", "mcs_edition"
+    ).rows() == [
+        ("USprod_Mine_t", "Production", "Production: Mine", "metric tons", 2024, 45000.0, "reported", 2025),
+        (
+            "Imports_Compounds_t",
+            "Imports for consumption",
+            "Imports for consumption: Compounds",
+            "metric tons",
+            2024,
+            8000.0,
+            "reported",
+            2025,
+        ),
+        (
+            "Imports_Metals_t",
+            "Imports for consumption",
+            "Imports for consumption: Metals",
+            "metric tons",
+            2024,
+            90.0,
+            "reported",
+            2025,
+        ),
+        (
+            "NIR_pct",
+            "Net import reliance",
+            "Net import reliance",
+            "percent",
+            2024,
+            None,
+            "net_exporter",
+            2025,
+        ),
+    ]
+    assert typed[REJECT_REASON].null_count() == typed.height
+    assert typed["_out_of_scope"].null_count() == typed.height
 
 
 def test_unsupported_file_type(tmp_path):
@@ -229,4 +270,66 @@ def test_gx_suite_rejects_a_file_with_two_figures_for_one_key(workspace, tmp_pat
 
 
 def test_revision_key_lets_a_newer_edition_replace_the_same_statistic_year():
-    assert usgs.SPEC.revision_key == ("commodity", "statistic", "statistic_detail", "country", "period")
+    assert usgs.SPEC.revision_key == (
+        "section",
+        "commodity",
+        "statistic",
+        "statistic_detail",
+        "country",
+        "period",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        (
+            "mcs2024-raree_salient.csv",
+            "DataSource,Commodity,Year,Imports_Compounds_t,,\nMCS2024,Rare Earths,2023,8800,,17\n",
+            "an unnamed column (position 6) holds values; name it",
+        ),
+        (
+            "mcs2024-raree_salient.csv",
+            "DataSource,Commodity,Year,Imports_Compounds_tons\nMCS2024,Rare Earths,2023,8800\n",
+            "column 'Imports_Compounds_tons' does not end in a unit this parser knows (_t, _kt, _pct, "
+            "_dkg, _dg, _num, _kg); its values cannot be landed without one",
+        ),
+        (
+            "mcs2024-raree_world.csv",
+            "Source,Country,Type,Prod_t_2023,Capacity_t\nMCS2024,China,x,240000,300000\n",
+            "column(s) Capacity_t are not part of this USGS layout; their values would be lost",
+        ),
+        (
+            "world.csv",
+            'Source,Country,Type,Prod_t_2023\nMCS2024,China,"Mine production, metric tons",240000\n',
+            "cannot tell the commodity of this world table: the file name has no MCS code "
+            "(mcs2024-raree_world.csv) and Type does not name it",
+        ),
+    ],
+)
+def test_a_wide_file_that_would_lose_a_value_is_refused(tmp_path, name: str, text: str, problem: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceFileError) as raised:
+        usgs.read(path)
+    assert str(raised.value) == f"{name}: {problem}"
+
+
+def test_wide_blank_rows_and_empty_trailing_columns_are_skipped_and_an_empty_source_takes_the_name(tmp_path):
+    path = tmp_path / "mcs2024-silve_world.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfSource,Country,Type,Prod_kt_est_2023,Reserves_kt,Reserves_notes,,\r\n"
+        b',Peru,"Silver, mine production","3,100",98,,,\r\n'
+        b",,,,,,,\r\n"
+    )
+    typed = _typed(path)
+    assert typed.select(
+        "country", "statistic", "unit", "year", "value", "value_flag", "mcs_edition"
+    ).rows() == [
+        ("Peru", "Production", "thousand metric tons", 2023, 3100.0, "estimated", 2024),
+        ("Peru", "Reserves", "thousand metric tons", 2023, 98.0, "reported", 2024),
+    ]
+    assert (
+        typed["_out_of_scope"].to_list()
+        == ["silve is not a rare earth, yttrium or scandium (World Mine Production and Reserves)"] * 2
+    )

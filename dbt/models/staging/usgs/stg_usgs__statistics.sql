@@ -37,7 +37,11 @@ renamed as (
         source.value_text,
         source.notes,
         source.other_notes,
-        source.is_rare_earth
+        source.is_rare_earth,
+        cast(source.mcs_edition as integer) as mcs_edition,
+        coalesce(source.is_total, false) as is_total,
+        source.source_field,
+        source.source_line
     from source
     inner join committed_loads
         on source._load_id = committed_loads.load_id

@@ -1,9 +1,20 @@
-"""USGS Mineral Commodity Summaries (MCS): the long data-release CSV, one statistic per row.
+"""USGS Mineral Commodity Summaries (MCS): every published CSV layout, landed one statistic per row.
+
+The layout is recognised by its header: the long data-release CSV of MCS 2025 and 2026 (below),
+or one of the wide layouts USGS has published for every edition (the per-commodity salient and
+world tables, MCS table 5, figures 2 and 3), which `layouts.py` turns into long rows first. For
+those, a "row" read is one statistic cell; `source_line` and `source_field` say where it was.
+Every value keeps its MCS edition (`mcs_edition`): the `DataSource`/`Source` cell of a wide file,
+an `MCS edition`/`Edition`/`Vintage` column of a long one, else the file name (`mcs2025_…`);
+a long file that says none lands with it null. `is_total` marks world-total rows (`World total
+(rounded)`), which are never a country. Rows of a wide layout whose commodity is not a rare
+earth, yttrium or scandium carry their reason in `OUT_OF_SCOPE` (counted apart, not quarantined).
+
 
 Header `MCS chapter, Section, Commodity, Country, Statistics, Statistics_detail, Unit, Year, Value,
 Notes`, often followed by `Is critical mineral 2025`, `Other notes` or more columns (extra columns
-are tolerated and ignored, except `Other notes`, which is kept). Every row is landed, rare earths
-or not; `is_rare_earth` says which.
+are tolerated and ignored, except `Other notes`, which is kept). Every row of the long layout is
+landed, rare earths or not; `is_rare_earth` says which (the lanthanides, yttrium and scandium).
 
 Traps handled here:
 - Encoding: the release files are often cp1252 (the em dash of "Salient Statistics—United States"
@@ -23,10 +34,11 @@ Traps handled here:
   plain number in that row is flagged `estimated`). Anything else, or a year outside 1900 to next
   year, is quarantined.
 
-Revision: a newer MCS edition replaces an older one's figures for the same (commodity,
+Revision: a newer MCS edition replaces an older one's figures for the same (section, commodity,
 statistic, statistic_detail, country, year); the unit is left out on purpose, so a restated unit
-replaces too. "Newer" means loaded later: load editions oldest first. A statistic whose
-`Statistics_detail` wording changed between editions is a different key and is not replaced.
+replaces too. "Newer" is the larger `mcs_edition`, whatever the load order (a null edition counts
+as oldest; within one edition the later load wins). A statistic whose `Statistics_detail` wording
+changed between editions is a different key and is not replaced.
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.sources.base import (
+    OUT_OF_SCOPE,
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
@@ -51,6 +64,14 @@ from dagster_project.sources.base import (
     read_csv_strings,
     read_text,
     sniff_text,
+)
+from dagster_project.sources.usgs import layouts
+from dagster_project.sources.usgs.layouts import (
+    EDITION,
+    IN_SCOPE,
+    OUT_OF_SCOPE_REASON,
+    SOURCE_FIELD,
+    SOURCE_LINE,
 )
 
 NAME = "usgs"
@@ -113,7 +134,9 @@ _MULTIBYTE_AS_CP1252 = re.compile(
     "[\u00a0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]{4,}"
 )
-_RARE_EARTH = r"(?i)rare[\s-]*earth"
+# Rare earths in the wide sense: the lanthanides, yttrium and scandium.
+_RARE_EARTH = IN_SCOPE
+_EDITION_COLUMNS = ("mcs edition", "edition", "vintage")
 # Text fields: a formula-like cell quarantines the row (`base.formula_rules`).
 TEXT_FIELDS = (
     "MCS chapter",
@@ -146,6 +169,10 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "notes": pl.String,
     "other_notes": pl.String,
     "is_rare_earth": pl.Boolean,
+    "mcs_edition": pl.Int32,
+    "is_total": pl.Boolean,
+    "source_field": pl.String,
+    "source_line": pl.Int64,
 }
 
 
@@ -191,8 +218,8 @@ def _renames(path: Path, columns: list[str]) -> dict[str, str]:
         raise SourceFileError(
             path,
             f"missing required column(s) {', '.join(missing)}; found {', '.join(columns[:20])}; "
-            "usgs takes the long MCS data-release CSV (MCS chapter, Section, Commodity, …), "
-            "not the per-commodity salient or world tables",
+            "usgs takes the long MCS data-release CSV (MCS chapter, Section, Commodity, …) or a "
+            "salient, world, table 5, figure 2 or figure 3 CSV of a per-commodity release",
         )
     return {old: new for old, new in renames.items() if old != new}
 
@@ -202,18 +229,30 @@ def read(path: Path) -> pl.DataFrame:
         raise SourceFileError(
             path, f"unsupported file type {data_suffix(path)!r}; usgs takes the MCS data-release .csv"
         )
-    # The head first: junk, a wrong encoding and another layout are refused before the whole
+    # The head first: junk, a wrong encoding and an unknown layout are refused before the whole
     # file is read.
     head = sniff_text(path, ENCODINGS)
     if looks_like_html(head):
         raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
-    _renames(path, head_columns(path, head))
+    header = head_columns(path, head)
+    layout = layouts.detect(header)
+    if layout is None:
+        _renames(path, header)
     text = _decode(path)
     frame = read_csv_strings(path, [], text=text)
+    if layout is not None:
+        return layouts.to_long(path, layout, header, frame)
     frame = frame.rename(_renames(path, frame.columns[1:]))
-    if OTHER_NOTES not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(OTHER_NOTES))
-    return frame
+    edition = next((c for c in frame.columns if _header_key(c) in _EDITION_COLUMNS), None)
+    return frame.with_columns(
+        *([] if OTHER_NOTES in frame.columns else [pl.lit(None, dtype=pl.String).alias(OTHER_NOTES)]),
+        (pl.col(edition) if edition else pl.lit(layouts.edition_in_name(path), dtype=pl.String)).alias(
+            EDITION
+        ),
+        pl.lit(None, dtype=pl.String).alias(SOURCE_FIELD),
+        pl.col(ROW_NUMBER).cast(pl.String).alias(SOURCE_LINE),
+        pl.lit(None, dtype=pl.String).alias(OUT_OF_SCOPE_REASON),
+    )
 
 
 def _header_key(name: str) -> str:
@@ -310,6 +349,12 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("Value").alias("value_text"),
         _text("Notes").alias("notes"),
         _text(OTHER_NOTES).alias("other_notes"),
+        _text(EDITION).alias("_edition_text"),
+        _text(EDITION).str.extract(r"(?i)^(?:MCS)?\s*(\d{4})$", 1).cast(pl.Int32).alias("mcs_edition"),
+        _text("Country").str.contains(r"(?i)^world\s+total").fill_null(False).alias("is_total"),
+        _text(SOURCE_FIELD).alias("source_field"),
+        pl.col(SOURCE_LINE).cast(pl.Int64, strict=False).alias("source_line"),
+        _text(OUT_OF_SCOPE_REASON).alias(OUT_OF_SCOPE),
     ).with_columns(
         # "2025_estimated" in Year marks that year's plain figures as estimates.
         pl.when((pl.col("_flag") == REPORTED) & pl.col("_year_is_estimate"))
@@ -337,6 +382,10 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
             pl.format("Year {} is out of range ({} to next year)", pl.col("Year"), pl.lit(FIRST_YEAR)),
         ),
         (
+            (pl.col("_edition_text").is_not_null() & pl.col("mcs_edition").is_null()).fill_null(False),
+            pl.format("MCS edition '{}' is not an edition (MCS2024, 2024)", pl.col("_edition_text")),
+        ),
+        (
             pl.col("value_flag").is_null(),
             pl.format("unparseable value '{}'", pl.col("Value")),
         ),
@@ -347,12 +396,14 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         typed.with_columns(reason.alias(REJECT_REASON))
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .select(ROW_NUMBER, *LANDING_SCHEMA, OUT_OF_SCOPE, REJECT_REASON)
         .cast(LANDING_SCHEMA)
     )  # type: ignore[arg-type]
 
 
-RECORD_KEY = ["commodity", "country", "statistic", "statistic_detail", "unit", "year"]
+# The revision key (SPEC.revision_key, with year for period): one figure per key in a file, so
+# the current view never has to choose between two rows of one load (a unit is not a key).
+RECORD_KEY = ["section", "commodity", "country", "statistic", "statistic_detail", "year"]
 
 
 def suite() -> list[Expectation]:
@@ -369,8 +420,14 @@ def suite() -> list[Expectation]:
                 "period",
                 "value_flag",
                 "is_rare_earth",
+                "is_total",
+                "source_line",
             )
         ],
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "mcs_edition", "min_value": 1996, "max_value": datetime.date.today().year + 1},
+        ),
         ("ExpectColumnValuesToBeInSet", {"column": "value_flag", "value_set": VALUE_FLAGS}),
         ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}$"}),
         (
@@ -405,6 +462,7 @@ SPEC = SourceSpec(
     normalise=normalise,
     suite=suite,
     landing_schema=LANDING_SCHEMA,
-    revision_key=("commodity", "statistic", "statistic_detail", "country", "period"),
-    description="USGS Mineral Commodity Summaries data-release CSV (long, one statistic per row)",
+    revision_key=("section", "commodity", "statistic", "statistic_detail", "country", "period"),
+    description="USGS Mineral Commodity Summaries CSVs: the long data release, the per-commodity "
+    "salient and world tables, MCS table 5, figures 2 and 3",
 )
