@@ -25,7 +25,7 @@ import uuid
 
 import dagster as dg
 
-from dagster_project.lib import dagster_fixes, processes, runs
+from dagster_project.lib import dagster_fixes, processes, runs, storage
 from dagster_project.lib.locks import WAREHOUSE_POOL
 from dagster_project.settings import get_settings
 
@@ -56,6 +56,13 @@ def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[s
                 f"rows read {value['rows_read']}, landed {value['rows_landed']}, "
                 f"quarantined {value['rows_quarantined']}"
             )
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_failure_data:
+            error = event.step_failure_data.error
+            while error and error.cause and error.cls_name.startswith(("DagsterExecution", "DagsterUser")):
+                error = error.cause
+            message = (error.message if error else "").strip().splitlines()
+            lines.append(f"  STEP FAILED {event.step_key}: {(message or [''])[0][:400]}")
     evaluations = result.get_asset_check_evaluations()
     passed = sum(1 for e in evaluations if e.passed)
     failed = [e for e in evaluations if not e.passed]
@@ -117,6 +124,10 @@ def _raise_stop(signum: int, _frame: object) -> None:
 
 
 def supervise() -> int:
+    problem = storage.check_writable(get_settings().data_dir)
+    if problem:
+        say(str(problem))
+        return 1
     instance = _instance()
     for handled in EXIT_CODES:
         signal.signal(handled, _raise_stop)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from dagster_project.ingest.landing import SourceLoadReport, ingest_source
+from dagster_project.lib import storage
 from dagster_project.settings import get_settings
 from dagster_project.sources.base import SourceSpec
 
@@ -119,13 +120,14 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     )
     def _ingest(context: dg.AssetExecutionContext, config: IngestConfig) -> Iterator:
         settings = get_settings()
-        report = ingest_source(
-            spec,
-            inbox_dir=settings.inbox_dir,
-            lake_dir=settings.lake_dir,
-            force=config.force_reload,
-            progress=context.log.info,
-        )
+        with storage.writing(f"ingest {spec.name}", settings.data_dir, settings.lake_dir):
+            report = ingest_source(
+                spec,
+                inbox_dir=settings.inbox_dir,
+                lake_dir=settings.lake_dir,
+                force=config.force_reload,
+                progress=context.log.info,
+            )
         for load in report.rejected:
             context.log.error(load.message)
         yield dg.MaterializeResult(

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dagster_project.lib import storage
 from dagster_project.lib.locks import WAREHOUSE_POOL, warehouse_lock
 from dagster_project.serving.publish import publish
 from dagster_project.settings import get_settings
@@ -24,7 +25,10 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         then made current with one atomic symlink switch. Runs only when every upstream blocking check
         passed."""
         settings = get_settings()
-        with warehouse_lock(settings.lock_path):
+        with (
+            storage.writing("publish", settings.data_dir, settings.serving_dir),
+            warehouse_lock(settings.lock_path),
+        ):
             result = publish(settings.warehouse_path, settings.serving_path)
         context.log.info(f"published {len(result.tables)} tables to {result.path}")
         return dg.MaterializeResult(

@@ -18,6 +18,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from dagster_project.lib import storage
 from dagster_project.lib.faults import pause_point
 from dagster_project.lib.locks import WAREHOUSE_POOL, warehouse_lock
 from dagster_project.settings import DBT_PROJECT_DIR, get_settings
@@ -113,7 +114,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         marts build incrementally: only the periods of loads that changed since the last
         successful build (dbt/macros/incremental.sql)."""
         export_dbt_env()
-        with warehouse_lock(get_settings().lock_path):
+        settings = get_settings()
+        with (
+            storage.writing("dbt build", settings.data_dir, settings.warehouse_path),
+            warehouse_lock(settings.lock_path),
+        ):
             args = [*DBT_BUILD_ARGS, *(["--full-refresh"] if config.full_refresh else [])]
             for event in dbt.cli(args, context=context).stream():
                 yield event
