@@ -36,10 +36,15 @@ class DataDirError(RuntimeError):
     def __init__(self, what: str, path: Path | str, reason: str, data_dir: Path):
         self.path = Path(path)
         self.reason = reason
+        todo = (
+            f"free some space on {data_dir}"
+            if "full" in reason or "quota" in reason
+            else f"make {data_dir} writable"
+        )
         super().__init__(
-            f"{what}: cannot write {path}: {reason}. Free some space or make {data_dir} writable "
-            "(or set REE_DATA_DIR to another folder), then run again. Nothing was published: "
-            "the serving file keeps its previous version."
+            f"{what}: cannot write {path}: {reason}. {todo.capitalize()} (or set REE_DATA_DIR to "
+            "another folder), then run again. Nothing was published: the serving file keeps its "
+            "previous version."
         )
 
 
