@@ -32,3 +32,21 @@ def drop(inbox: Path, source: str, *files: Path, name: str | None = None) -> lis
         shutil.copy(file, target)
         placed.append(target)
     return placed
+
+
+@pytest.fixture(scope="session")
+def version_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The state after one run over the prices and FX samples on a persistent instance: the
+    slow tests copy it (runner.copy_state) instead of each paying that first run."""
+    from runner import build_state
+
+    return build_state(tmp_path_factory.mktemp("version_1"), "prices", "fx")
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The marts of one uninterrupted run over the comtrade, prices and fx samples."""
+    from runner import build_state, checksums
+
+    root = build_state(tmp_path_factory.mktemp("reference"), "comtrade", "prices", "fx")
+    return checksums(root / "data" / "serving" / "ree.duckdb")

@@ -106,3 +106,19 @@ def inbox_with(tmp: Path, *sources: str) -> Path:
         shutil.copytree(SAMPLES / source, inbox / source, dirs_exist_ok=True)
     inbox.mkdir(exist_ok=True)
     return inbox
+
+
+def build_state(root: Path, *sources: str) -> Path:
+    """One run over `sources` at `root` (inbox, data, DAGSTER_HOME): a state tests copy."""
+    run(inbox_with(root, *sources), root / "data")
+    return root
+
+
+def copy_state(state: Path, root: Path, data: Path | None = None) -> tuple[Path, Path]:
+    """A copy of a `build_state` at `root` (the data dir may be elsewhere, say a small file
+    system): the next run there goes on from that state. Returns (inbox, data)."""
+    data = data or root / "data"
+    shutil.copytree(state / "inbox", root / "inbox", dirs_exist_ok=True)
+    shutil.copytree(state / "data", data, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(state / "dagster_home", data.parent / "dagster_home", dirs_exist_ok=True)
+    return root / "inbox", data

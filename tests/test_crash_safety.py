@@ -18,7 +18,17 @@ import dagster as dg
 import pytest
 from conftest import REPO
 from dagster_graphql import DagsterGraphQLClient
-from runner import checksums, inbox_with, instance_of, output_of, run, run_env, start_run, wait_for
+from runner import (
+    checksums,
+    copy_state,
+    inbox_with,
+    instance_of,
+    output_of,
+    run,
+    run_env,
+    start_run,
+    wait_for,
+)
 
 from dagster_project.lib import processes, runs
 
@@ -40,13 +50,11 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def test_a_waiting_run_is_visible_cheap_and_stops_and_ctrl_c_cancels(tmp_path: Path):
-    data = tmp_path / "data"
+def test_a_waiting_run_is_visible_cheap_and_stops_and_ctrl_c_cancels(tmp_path: Path, version_1: Path):
+    inbox, data = copy_state(version_1, tmp_path)
     serving = data / "serving" / "ree.duckdb"
-    inbox = inbox_with(tmp_path, "fx")
-    run(inbox, data)
-    version_1 = checksums(serving)
-    inbox_with(tmp_path, "prices")
+    before = checksums(serving)
+    inbox_with(tmp_path, "comtrade")
 
     holder = start_run(inbox, data, REE_FAULT_PAUSE="dbt")
     wait_for(data / ".paused-dbt", holder)
@@ -78,7 +86,7 @@ def test_a_waiting_run_is_visible_cheap_and_stops_and_ctrl_c_cancels(tmp_path: P
     assert "marked canceled" in output_of(holder)
     time.sleep(0.5)
     assert not group_alive(holder.pid), "a process of the stopped run (dbt?) outlived it"
-    assert checksums(serving) == version_1  # nothing was published
+    assert checksums(serving) == before  # nothing was published
     with instance_of(data) as instance:
         assert instance.get_run_by_id(holding.run_id).status == dg.DagsterRunStatus.CANCELED
         assert not instance.event_log_storage.get_concurrency_run_ids()
@@ -93,11 +101,11 @@ def test_a_waiting_run_is_visible_cheap_and_stops_and_ctrl_c_cancels(tmp_path: P
     os.killpg(again.pid, signal.SIGINT)
     assert again.wait(timeout=10) == 130
     assert time.monotonic() - started < 3
-    assert checksums(serving) == version_1
+    assert checksums(serving) == before
 
     # And the next run publishes.
     run(inbox, data)
-    assert checksums(serving) != version_1
+    assert checksums(serving) != before
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 import pytest
 from conftest import REPO
-from runner import checksums, inbox_with, instance_of, output_of, run, start_run, wait_for
+from runner import checksums, copy_state, inbox_with, instance_of, output_of, run, start_run, wait_for
 
 from dagster_project.lib import runs
 
@@ -52,25 +52,16 @@ with open(out, "w") as log:
 """
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The marts of one uninterrupted run over the comtrade, prices and fx samples."""
-    tmp = tmp_path_factory.mktemp("reference")
-    inbox = inbox_with(tmp, "comtrade", "prices", "fx")
-    run(inbox, tmp / "data")
-    return checksums(tmp / "data" / "serving" / "ree.duckdb")
-
-
 @pytest.mark.parametrize("point", ["ingest", "dbt", "publish", "pool"])
-def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, reference: dict[str, str]):
+def test_sigkill_never_corrupts_or_half_publishes(
+    point: str, tmp_path: Path, reference: dict[str, str], version_1: Path
+):
     """SIGKILL of the run's whole process group (what the OOM killer, a closed laptop or a power
     cut does) at each point, on the persistent instance `make run` uses; `pool` kills a run while
     it waits for the warehouse pool that another run (killed too) holds. The next run finishes."""
-    data = tmp_path / "data"
+    inbox, data = copy_state(version_1, tmp_path)  # version 1: prices and FX only
     serving = data / "serving" / "ree.duckdb"
-    inbox = inbox_with(tmp_path, "prices", "fx")
-    run(inbox, data)  # version 1: prices and FX only
-    version_1 = checksums(serving)
+    before = checksums(serving)
 
     inbox_with(tmp_path, "comtrade")
     process = start_run(inbox, data, REE_FAULT_PAUSE="dbt" if point == "pool" else point)
@@ -90,7 +81,7 @@ def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, re
     marker.unlink()
 
     # The serving file opens and still holds the previous complete version.
-    assert checksums(serving) == version_1
+    assert checksums(serving) == before
     # No file under a name a reader globs is partial: every Parquet file in the lake reads.
     for parquet in (data / "lake").rglob("*.parquet"):
         pl.read_parquet(parquet)
@@ -115,11 +106,9 @@ def test_sigkill_never_corrupts_or_half_publishes(point: str, tmp_path: Path, re
 
 
 @pytest.mark.parametrize("mode", ["duckdb", "sqlalchemy"])
-def test_bi_reader_never_blocks_the_run_and_sees_whole_versions(mode: str, tmp_path: Path):
-    data = tmp_path / "data"
+def test_bi_reader_never_blocks_the_run_and_sees_whole_versions(mode: str, tmp_path: Path, version_1: Path):
+    inbox, data = copy_state(version_1, tmp_path)
     serving = data / "serving" / "ree.duckdb"
-    inbox = inbox_with(tmp_path, "prices", "fx")
-    run(inbox, data)
     log = tmp_path / "reader.log"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(serving), str(log), mode], cwd=REPO)
     try:

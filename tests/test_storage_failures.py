@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from runner import checksums, inbox_with, output_of, run, start_run
+from runner import checksums, copy_state, inbox_with, output_of, run, start_run
 
 pytestmark = pytest.mark.slow
 
@@ -53,13 +53,14 @@ def failed_run(inbox: Path, data: Path) -> str:
     return output
 
 
-def test_read_only_or_full_data_dir_fails_clearly_and_keeps_the_serving_file(small_fs: Path, tmp_path: Path):
-    data = small_fs  # the data dir is the small file system; logs and DAGSTER_HOME are beside it
+def test_read_only_or_full_data_dir_fails_clearly_and_keeps_the_serving_file(
+    small_fs: Path, tmp_path: Path, version_1: Path
+):
+    # The data dir is the small file system; logs and DAGSTER_HOME are beside it.
+    inbox, data = copy_state(version_1, tmp_path, data=small_fs)
     serving = data / "serving" / "ree.duckdb"
-    inbox = inbox_with(tmp_path, "fx")
-    run(inbox, data)
-    version_1 = checksums(serving)
-    inbox_with(tmp_path, "prices")
+    before = checksums(serving)
+    inbox_with(tmp_path, "comtrade")
 
     remount(small_fs, "ro")
     try:
@@ -68,15 +69,15 @@ def test_read_only_or_full_data_dir_fails_clearly_and_keeps_the_serving_file(sma
         remount(small_fs, "rw")
     assert f"the data dir is not writable: cannot write {data}" in output, output[-3000:]
     assert "the file system is read-only" in output
-    assert checksums(serving) == version_1
+    assert checksums(serving) == before
 
     # Full while the run writes: the start-up probe passes, a write of the run fails.
     filler = fill(small_fs, leave_bytes=256 * 1024)
     output = failed_run(inbox, data)
     assert "the disk is full" in output and f"cannot write {data}" in output, output[-3000:]
     assert "STEP FAILED" in output and "NOT PUBLISHED" in output
-    assert checksums(serving) == version_1
+    assert checksums(serving) == before
 
     filler.unlink()
     run(inbox, data)
-    assert checksums(serving) != version_1
+    assert checksums(serving) != before
