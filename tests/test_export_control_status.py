@@ -1,0 +1,264 @@
+"""Export-control status over time (seed export_control_status, dim_export_control_status,
+dim_export_control, mart_upcoming_suspension_expiries) read on pinned as-of dates.
+
+The seed is checked as a file (every row sourced, a clean history per regime and element); then
+dbt builds the seeds and those models into a temporary DuckDB file with `--vars as_of_date`
+at 2025-06-01, 2026-01-10, 2026-11-15 and 2026-12-03, and the report is rendered from the
+2026-12-03 mart. Only reference seeds are built: no lake is needed.
+"""
+
+import csv
+import datetime
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import REPO
+from test_report import _insert, make_serving_file
+
+from dagster_project.serving.report import build_report
+
+DBT = str(Path(sys.executable).parent / "dbt")
+SEEDS = REPO / "dbt" / "seeds"
+STATUSES = {"announced_not_effective", "in_force", "suspended", "expired_status_unconfirmed"}
+MODELS = (
+    "export_controls export_control_status elements dim_export_control dim_export_control_status "
+    "mart_upcoming_suspension_expiries assert_export_control_status_intervals"
+).split()
+AS_OF_MODELS = ["dim_export_control_status", "dim_export_control", "mart_upcoming_suspension_expiries"]
+d = datetime.date
+
+
+def _csv(name: str) -> list[dict[str, str]]:
+    with (SEEDS / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _histories() -> dict[tuple[str, str], list[dict[str, str]]]:
+    histories: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    for row in _csv("export_control_status.csv"):
+        histories[(row["regime_id"], row["element"])].append(row)
+    return {key: sorted(rows, key=lambda r: r["valid_from"]) for key, rows in histories.items()}
+
+
+def test_every_status_row_is_sourced_and_in_the_vocabulary():
+    rows = _csv("export_control_status.csv")
+    assert len(rows) == 49
+    for row in rows:
+        where = f"export_control_status.csv {row['regime_id']}|{row['element']}|{row['valid_from']}"
+        assert row["source_note"].strip(), f"{where}: no source"
+        assert row["status_note"].strip(), f"{where}: no status note"
+        assert row["status"] in STATUSES, f"{where}: status {row['status']!r}"
+
+
+def test_each_history_starts_at_the_announcement_and_has_no_gap_or_overlap():
+    controls = {(r["regime_id"], r["element"]): r for r in _csv("export_controls.csv")}
+    histories = _histories()
+    assert set(histories) == set(controls), "every regime and element has a status history, and only those"
+    for key, rows in histories.items():
+        assert rows[0]["valid_from"] == controls[key]["announced_date"], key
+        for this, following in zip(rows, rows[1:], strict=False):
+            assert this["valid_to"] == following["valid_from"], f"{key}: gap or overlap at {this['valid_to']}"
+        assert rows[-1]["valid_to"] == "", f"{key}: the last status must stay open (what follows is unstated)"
+
+
+def test_no_status_is_assumed_after_a_suspension_ends():
+    """After each suspension ends, the sources found say nothing (updates-2026.md section 0): the
+    next status is expired_status_unconfirmed, never in_force or an extension."""
+    ends = {}
+    for key, rows in _histories().items():
+        for this, following in zip(rows, rows[1:], strict=False):
+            if this["status"] == "suspended":
+                assert following["status"] == "expired_status_unconfirmed", key
+                ends[key[0]] = this["valid_to"]
+    assert ends == {
+        "mofcom-2025-57": "2026-11-10",
+        "mofcom-2025-61": "2026-11-10",
+        "mofcom-2025-62": "2026-11-10",
+        "mofcom-2024-46": "2026-11-27",
+    }
+
+
+def test_2026_measures_are_in_the_seeds():
+    controls = {r["regime_id"]: r for r in _csv("export_controls.csv")}
+    japan = controls["mofcom-2026-1"]
+    assert (japan["announced_date"], japan["effective_date"], japan["element"]) == ("2026-01-06", "2026-01-06", "REE")
+    assert "Japanese military" in japan["scope"]
+    assert controls["mofcom-2026-11"]["announced_date"] == controls["mofcom-2026-12"]["announced_date"] == "2026-02-24"
+    assert controls["mofcom-2026-eu-entities"]["announced_date"] == "2026-04-24"
+    us = controls["mofcom-2026-us-entities"]
+    assert us["announced_date"] == "2026-06-22" and "MP Materials" in us["scope"]
+    assert controls["mofcom-2024-46-art1"]["status_note"].startswith("in force")
+    for regime_id in ("mofcom-2026-1", "mofcom-2026-11", "mofcom-2026-12", "mofcom-2026-eu-entities",
+                      "mofcom-2026-us-entities"):  # fmt: skip
+        assert "updates-2026.md" in controls[regime_id]["source_note"], regime_id
+
+
+class Build:
+    def __init__(self, root: Path):
+        self.path = root / "warehouse.duckdb"
+        self.target = root / "target"
+        self.env = {
+            **os.environ,
+            "REE_DATA_DIR": str(root),
+            "REE_LAKE_DIR": str(root / "lake"),
+            "REE_WAREHOUSE_PATH": str(self.path),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+
+    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        project = REPO / "dbt"
+        command = [DBT, *args, "--project-dir", str(project), "--profiles-dir", str(project),
+                   "--target-path", str(self.target), "--log-path", str(self.target)]  # fmt: skip
+        done = subprocess.run(command, cwd=project, env=self.env, capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise AssertionError(f"dbt {' '.join(args)} failed:\n{done.stdout[-4000:]}")
+        return done
+
+    def at(self, as_of: str) -> dict[str, list[tuple]]:
+        self.dbt("run", "--select", *AS_OF_MODELS, "--vars", f"{{as_of_date: '{as_of}'}}")
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            return {
+                "status": con.execute(
+                    "select regime_id, coalesce(element, ''), status_as_of, status_valid_from, status_valid_to, "
+                    "status_source_note, as_of_date from marts.dim_export_control"
+                ).fetchall(),
+                "expiries": con.execute(
+                    "select regime_id, elements, suspended_until, days_until, expiry_state, days_since_expiry, "
+                    "status_as_of, as_of_date from marts.mart_upcoming_suspension_expiries order by regime_id"
+                ).fetchall(),
+                "holding": con.execute(
+                    "select regime_element_id, count(*) from marts.dim_export_control_status "
+                    "where holds_on_as_of_date group by 1 having count(*) > 1"
+                ).fetchall(),
+            }
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
+    build = Build(tmp_path_factory.mktemp("controls"))
+    # seeds, models, their data tests (the interval test among them) and unit tests, once
+    build.dbt("build", "--select", *MODELS, "--indirect-selection", "cautious", "--vars", "{as_of_date: '2026-12-03'}")
+    dates = ("2025-06-01", "2026-01-10", "2026-11-15", "2026-12-03")
+    results = {as_of: build.at(as_of) for as_of in dates}
+    results["bad var"] = {"error": [(build.dbt("run", "--select", "dim_export_control_status", "--vars",
+                                               "{as_of_date: '3 Dec 2026'}", check=False),)]}  # fmt: skip
+    return results
+
+
+def _status(result: dict[str, list[tuple]]) -> dict[tuple[str, str], str]:
+    return {(regime, element): status for regime, element, status, *_ in result["status"]}
+
+
+def test_one_status_per_regime_and_element_on_each_date(built):
+    for as_of in ("2025-06-01", "2026-01-10", "2026-11-15", "2026-12-03"):
+        result = built[as_of]
+        assert result["holding"] == [], f"{as_of}: more than one interval holds"
+        assert {row[6] for row in result["status"]} == {datetime.date.fromisoformat(as_of)}
+        assert len(result["status"]) == 24  # rows of export_controls.csv
+        for regime, element, status, valid_from, _, source, _ in result["status"]:
+            if status == "not_yet_announced":
+                assert valid_from is None and source is None
+            else:
+                assert source, f"{as_of} {regime}|{element}: status without a source"
+
+
+def test_as_of_2025_06_01(built):
+    status = _status(built["2025-06-01"])
+    assert status[("mofcom-gacc-2025-18", "Dy")] == "in_force"
+    assert status[("mofcom-2024-46", "")] == "in_force"
+    assert status[("mofcom-2025-57", "Ho")] == "not_yet_announced"
+    assert status[("mofcom-2025-61", "REE")] == "not_yet_announced"
+    assert status[("mofcom-2026-1", "REE")] == "not_yet_announced"
+    # nothing was suspended yet, and the suspensions' ends (2026-11) lie beyond the 365-day window
+    assert built["2025-06-01"]["expiries"] == []
+
+
+def test_as_of_2026_01_10(built):
+    result = built["2026-01-10"]
+    status = _status(result)
+    assert {status[("mofcom-2025-57", e)] for e in ("Ho", "Er", "Tm", "Eu", "Yb")} == {"suspended"}
+    assert status[("mofcom-2025-61", "REE")] == status[("mofcom-2025-62", "REE")] == "suspended"
+    assert status[("mofcom-2024-46", "")] == "suspended"
+    assert status[("mofcom-2024-46-art1", "")] == "in_force"
+    assert status[("mofcom-2026-1", "REE")] == "in_force"  # Ann. 1/2026, from 2026-01-06
+    assert status[("mofcom-2026-11", "")] == "not_yet_announced"
+    assert status[("mofcom-gacc-2025-18", "Tb")] == "in_force"
+    as_of = d(2026, 1, 10)
+    assert result["expiries"] == [
+        ("mofcom-2024-46", None, d(2026, 11, 27), 321, "upcoming", None, "suspended", as_of),
+        ("mofcom-2025-57", "Er, Eu, Ho, Tm, Yb", d(2026, 11, 10), 304, "upcoming", None, "suspended", as_of),
+        ("mofcom-2025-61", "REE", d(2026, 11, 10), 304, "upcoming", None, "suspended", as_of),
+        ("mofcom-2025-62", "REE", d(2026, 11, 10), 304, "upcoming", None, "suspended", as_of),
+    ]
+
+
+def test_as_of_2026_11_15_one_suspension_expired_one_still_running(built):
+    result = built["2026-11-15"]
+    status = _status(result)
+    assert status[("mofcom-2025-57", "Ho")] == "expired_status_unconfirmed"
+    assert status[("mofcom-2025-62", "REE")] == "expired_status_unconfirmed"
+    assert status[("mofcom-2024-46", "")] == "suspended"
+    assert status[("mofcom-2026-us-entities", "")] == "in_force"
+    as_of = d(2026, 11, 15)
+    unconfirmed = "expired_status_unconfirmed"
+    assert result["expiries"] == [
+        ("mofcom-2024-46", None, d(2026, 11, 27), 12, "upcoming", None, "suspended", as_of),
+        ("mofcom-2025-57", "Er, Eu, Ho, Tm, Yb", d(2026, 11, 10), -5, "expired", 5, unconfirmed, as_of),
+        ("mofcom-2025-61", "REE", d(2026, 11, 10), -5, "expired", 5, unconfirmed, as_of),
+        ("mofcom-2025-62", "REE", d(2026, 11, 10), -5, "expired", 5, unconfirmed, as_of),
+    ]
+
+
+def test_as_of_2026_12_03_every_suspension_expired_and_unconfirmed(built):
+    result = built["2026-12-03"]
+    status = _status(result)
+    expired = {key for key, value in status.items() if value == "expired_status_unconfirmed"}
+    assert expired == {("mofcom-2025-57", e) for e in ("Er", "Eu", "Ho", "Tm", "Yb")} | {
+        ("mofcom-2025-61", "REE"), ("mofcom-2025-62", "REE"), ("mofcom-2024-46", "")
+    }  # fmt: skip
+    assert "suspended" not in status.values()
+    assert status[("mofcom-gacc-2025-18", "Dy")] == "in_force"
+    as_of = d(2026, 12, 3)
+    unconfirmed = "expired_status_unconfirmed"
+    assert result["expiries"] == [
+        ("mofcom-2024-46", None, d(2026, 11, 27), -6, "expired", 6, unconfirmed, as_of),
+        ("mofcom-2025-57", "Er, Eu, Ho, Tm, Yb", d(2026, 11, 10), -23, "expired", 23, unconfirmed, as_of),
+        ("mofcom-2025-61", "REE", d(2026, 11, 10), -23, "expired", 23, unconfirmed, as_of),
+        ("mofcom-2025-62", "REE", d(2026, 11, 10), -23, "expired", 23, unconfirmed, as_of),
+    ]
+
+
+def test_a_malformed_as_of_date_stops_the_build_with_a_clear_error(built):
+    (done,) = built["bad var"]["error"][0]
+    assert done.returncode != 0
+    assert "dbt var as_of_date must be a date written YYYY-MM-DD" in done.stdout
+    assert "'3 Dec 2026'" in done.stdout
+
+
+def test_report_built_after_2026_11_27_lists_the_expired_suspensions(built, tmp_path):
+    """The 2026-12-03 mart, as dbt built it, in a serving file: the panel is drawn, not "no data"."""
+    serving = make_serving_file(tmp_path / "serving")
+    columns = ("regime_id", "elements", "suspended_until", "days_until", "expiry_state", "days_since_expiry",
+               "status_as_of", "as_of_date")  # fmt: skip
+    con = duckdb.connect(str(serving))
+    try:
+        con.execute("delete from marts.mart_upcoming_suspension_expiries")
+        _insert(con, "mart_upcoming_suspension_expiries", [dict(zip(columns, row, strict=True))
+                                                           for row in built["2026-12-03"]["expiries"]])  # fmt: skip
+    finally:
+        con.close()
+    output = tmp_path / "supply_risk.html"
+    result = build_report(serving, output, generated_at=datetime.datetime(2026, 12, 3, 9, 0))
+    assert "upcoming_suspension_expiries" in result.charts_rendered
+    page = output.read_text(encoding="utf-8")
+    assert "no data:" not in page
+    assert "4 expired (shaded), 0 upcoming" in page
+    assert "ended 23 days ago" in page and "ended 6 days ago" in page
