@@ -9,11 +9,11 @@ at 2025-06-01, 2026-01-10, 2026-11-15 and 2026-12-03, and the report is rendered
 
 import csv
 import datetime
+import json
 import os
 import subprocess
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -22,7 +22,6 @@ from test_report import _insert, make_serving_file
 
 from dagster_project.serving.report import build_report
 
-DBT = str(Path(sys.executable).parent / "dbt")
 SEEDS = REPO / "dbt" / "seeds"
 STATUSES = {"announced_not_effective", "in_force", "suspended", "expired_status_unconfirmed"}
 MODELS = (
@@ -86,9 +85,11 @@ def test_no_status_is_assumed_after_a_suspension_ends():
 def test_2026_measures_are_in_the_seeds():
     controls = {r["regime_id"]: r for r in _csv("export_controls.csv")}
     japan = controls["mofcom-2026-1"]
-    assert (japan["announced_date"], japan["effective_date"], japan["element"]) == ("2026-01-06", "2026-01-06", "REE")
+    assert (japan["announced_date"], japan["effective_date"]) == ("2026-01-06", "2026-01-06")
+    assert japan["element"] == "REE"
     assert "Japanese military" in japan["scope"]
-    assert controls["mofcom-2026-11"]["announced_date"] == controls["mofcom-2026-12"]["announced_date"] == "2026-02-24"
+    assert controls["mofcom-2026-11"]["announced_date"] == "2026-02-24"
+    assert controls["mofcom-2026-12"]["announced_date"] == "2026-02-24"
     assert controls["mofcom-2026-eu-entities"]["announced_date"] == "2026-04-24"
     us = controls["mofcom-2026-us-entities"]
     assert us["announced_date"] == "2026-06-22" and "MP Materials" in us["scope"]
@@ -98,59 +99,88 @@ def test_2026_measures_are_in_the_seeds():
         assert "updates-2026.md" in controls[regime_id]["source_note"], regime_id
 
 
-class Build:
-    def __init__(self, root: Path):
-        self.path = root / "warehouse.duckdb"
-        self.target = root / "target"
-        self.env = {
-            **os.environ,
-            "REE_DATA_DIR": str(root),
-            "REE_LAKE_DIR": str(root / "lake"),
-            "REE_WAREHOUSE_PATH": str(self.path),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
+# Runs in a child interpreter (dbt's in-process state stays out of pytest): one parse, then the
+# models at each as-of date on the parsed manifest (a changed --vars on the command line would
+# make dbt parse the whole project again: about 10 s a date). Prints JSON.
+RUNNER = r"""
+import json, sys
+from dbt.cli.main import dbtRunner
 
-    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        project = REPO / "dbt"
-        command = [DBT, *args, "--project-dir", str(project), "--profiles-dir", str(project),
-                   "--target-path", str(self.target), "--log-path", str(self.target)]  # fmt: skip
-        done = subprocess.run(command, cwd=project, env=self.env, capture_output=True, text=True)
-        if check and done.returncode != 0:
-            raise AssertionError(f"dbt {' '.join(args)} failed:\n{done.stdout[-4000:]}")
-        return done
+project, target, dates = sys.argv[1], sys.argv[2], sys.argv[3:]
+common = ["--project-dir", project, "--profiles-dir", project, "--target-path", target, "--log-path", target,
+          "--quiet"]
+parsed = dbtRunner().invoke(["parse", *common])
+if not parsed.success:
+    sys.exit(f"dbt parse failed: {parsed.exception}")
+runner = dbtRunner(manifest=parsed.result)
+QUERIES = {
+    "status": "select regime_id, coalesce(element, '') as element, status_as_of, status_valid_from, "
+              "status_valid_to, status_source_note, as_of_date from marts.dim_export_control",
+    "expiries": "select regime_id, elements, suspended_until, days_until, expiry_state, days_since_expiry, "
+                "status_as_of, as_of_date from marts.mart_upcoming_suspension_expiries order by regime_id",
+    "holding": "select regime_element_id, count(*) as n from marts.dim_export_control_status "
+               "where holds_on_as_of_date group by 1 having count(*) > 1",
+}
 
-    def at(self, as_of: str) -> dict[str, list[tuple]]:
-        self.dbt("run", "--select", *AS_OF_MODELS, "--vars", f"{{as_of_date: '{as_of}'}}")
-        con = duckdb.connect(str(self.path), read_only=True)
-        try:
-            return {
-                "status": con.execute(
-                    "select regime_id, coalesce(element, ''), status_as_of, status_valid_from, status_valid_to, "
-                    "status_source_note, as_of_date from marts.dim_export_control"
-                ).fetchall(),
-                "expiries": con.execute(
-                    "select regime_id, elements, suspended_until, days_until, expiry_state, days_since_expiry, "
-                    "status_as_of, as_of_date from marts.mart_upcoming_suspension_expiries order by regime_id"
-                ).fetchall(),
-                "holding": con.execute(
-                    "select regime_element_id, count(*) from marts.dim_export_control_status "
-                    "where holds_on_as_of_date group by 1 having count(*) > 1"
-                ).fetchall(),
-            }
-        finally:
-            con.close()
+def failures(result):
+    return [str(r.message) for r in (result.result or []) if str(r.status) in ("error", "fail")]
+
+out = {}
+first = runner.invoke(["build", "--select", *MODELS, "--indirect-selection", "cautious",
+                       "--vars", "{as_of_date: '2026-12-03'}", *common])
+out["build"] = {"success": first.success, "failures": failures(first)}
+for as_of in dates:
+    done = runner.invoke(["run", "--select", *AS_OF_MODELS, "--vars", "{as_of_date: '%s'}" % as_of, *common])
+    if not done.success:
+        sys.exit(f"dbt run at {as_of} failed: {failures(done) or done.exception}")
+    out[as_of] = {}
+    for name, sql in QUERIES.items():
+        shown = runner.invoke(["show", "--inline", sql, "--limit", "1000", *common])
+        if not shown.success:
+            sys.exit(f"dbt show failed: {shown.exception}")
+        out[as_of][name] = [[None if v is None else str(v) for v in row]
+                            for row in shown.result.results[0].agate_table.rows]
+bad = runner.invoke(["run", "--select", "dim_export_control_status", "--vars", "{as_of_date: '3 Dec 2026'}",
+                     *common])
+out["bad var"] = {"success": bad.success, "failures": failures(bad)}
+print("JSON" + json.dumps(out))
+"""
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
-    build = Build(tmp_path_factory.mktemp("controls"))
-    # seeds, models, their data tests (the interval test among them) and unit tests, once
-    build.dbt("build", "--select", *MODELS, "--indirect-selection", "cautious", "--vars", "{as_of_date: '2026-12-03'}")
-    dates = ("2025-06-01", "2026-01-10", "2026-11-15", "2026-12-03")
-    results = {as_of: build.at(as_of) for as_of in dates}
-    results["bad var"] = {"error": [(build.dbt("run", "--select", "dim_export_control_status", "--vars",
-                                               "{as_of_date: '3 Dec 2026'}", check=False),)]}  # fmt: skip
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("controls")
+    env = {
+        **os.environ,
+        "REE_DATA_DIR": str(root),
+        "REE_LAKE_DIR": str(root / "lake"),
+        "REE_WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    script = f"MODELS = {MODELS!r}\nAS_OF_MODELS = {AS_OF_MODELS!r}\n" + RUNNER
+    dates = ["2025-06-01", "2026-01-10", "2026-11-15", "2026-12-03"]
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(REPO / "dbt"), str(root / "target"), *dates],
+        cwd=REPO / "dbt", env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith("JSON")]
+    assert done.returncode == 0 and lines, f"dbt runner failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    results = json.loads(lines[-1][4:])
+    assert results["build"]["success"], results["build"]["failures"]
+    for as_of in dates:  # back to Python types
+        result = results[as_of]
+        result["status"] = [
+            (r[0], r[1], r[2], _date(r[3]), _date(r[4]), r[5], _date(r[6])) for r in result["status"]
+        ]
+        result["expiries"] = [
+            (r[0], r[1], _date(r[2]), int(r[3]), r[4], None if r[5] is None else int(r[5]), r[6], _date(r[7]))
+            for r in result["expiries"]
+        ]
     return results
+
+
+def _date(value: str | None) -> datetime.date | None:
+    return None if value is None else datetime.date.fromisoformat(value[:10])
 
 
 def _status(result: dict[str, list[tuple]]) -> dict[tuple[str, str], str]:
@@ -237,10 +267,11 @@ def test_as_of_2026_12_03_every_suspension_expired_and_unconfirmed(built):
 
 
 def test_a_malformed_as_of_date_stops_the_build_with_a_clear_error(built):
-    (done,) = built["bad var"]["error"][0]
-    assert done.returncode != 0
-    assert "dbt var as_of_date must be a date written YYYY-MM-DD" in done.stdout
-    assert "'3 Dec 2026'" in done.stdout
+    bad = built["bad var"]
+    assert not bad["success"]
+    (message,) = bad["failures"]
+    assert "dbt var as_of_date must be a date written YYYY-MM-DD" in message
+    assert "got '3 Dec 2026'" in message
 
 
 def test_report_built_after_2026_11_27_lists_the_expired_suspensions(built, tmp_path):
@@ -251,8 +282,8 @@ def test_report_built_after_2026_11_27_lists_the_expired_suspensions(built, tmp_
     con = duckdb.connect(str(serving))
     try:
         con.execute("delete from marts.mart_upcoming_suspension_expiries")
-        _insert(con, "mart_upcoming_suspension_expiries", [dict(zip(columns, row, strict=True))
-                                                           for row in built["2026-12-03"]["expiries"]])  # fmt: skip
+        rows = [dict(zip(columns, row, strict=True)) for row in built["2026-12-03"]["expiries"]]
+        _insert(con, "mart_upcoming_suspension_expiries", rows)
     finally:
         con.close()
     output = tmp_path / "supply_risk.html"

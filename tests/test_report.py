@@ -155,9 +155,11 @@ def _sample_rows() -> dict[str, list[dict]]:
     ]  # fmt: skip
     expiries = [
         {"regime_id": "mofcom-2025-57", "elements": "Er, Eu, Ho, Tm, Yb", "suspended_until": d(2026, 11, 10),
-         "days_until": 300, "expiry_state": "upcoming", "status_as_of": "suspended", "as_of_date": d(2026, 1, 14)},
+         "days_until": 300, "expiry_state": "upcoming", "status_as_of": "suspended",
+         "as_of_date": d(2026, 1, 14)},
         {"regime_id": "mofcom-2024-46", "elements": None, "suspended_until": d(2026, 11, 27),
-         "days_until": 317, "expiry_state": "upcoming", "status_as_of": "suspended", "as_of_date": d(2026, 1, 14)},
+         "days_until": 317, "expiry_state": "upcoming", "status_as_of": "suspended",
+         "as_of_date": d(2026, 1, 14)},
     ]  # fmt: skip
     controls = [
         {
@@ -354,8 +356,9 @@ def test_after_the_last_suspension_ended_the_expiries_panel_shows_them(tmp_path)
                  "suspended_until": datetime.date(2026, 11, 10), "days_until": -23, "expiry_state": "expired",
                  "days_since_expiry": 23, "status_as_of": "expired_status_unconfirmed",
                  "as_of_date": datetime.date(2026, 12, 3)},
-                {"regime_id": "mofcom-2024-46", "elements": None, "suspended_until": datetime.date(2026, 11, 27),
-                 "days_until": -6, "expiry_state": "expired", "days_since_expiry": 6,
+                {"regime_id": "mofcom-2024-46", "elements": None,
+                 "suspended_until": datetime.date(2026, 11, 27), "days_until": -6, "expiry_state": "expired",
+                 "days_since_expiry": 6,
                  "status_as_of": "expired_status_unconfirmed", "as_of_date": datetime.date(2026, 12, 3)},
             ],
         )  # fmt: skip
