@@ -11,6 +11,7 @@ import csv
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -166,6 +167,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     lines = [line for line in done.stdout.splitlines() if line.startswith("JSON")]
     assert done.returncode == 0 and lines, f"dbt runner failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     results = json.loads(lines[-1][4:])
+    results["root"] = root
     assert results["build"]["success"], results["build"]["failures"]
     for as_of in dates:  # back to Python types
         result = results[as_of]
@@ -272,6 +274,35 @@ def test_a_malformed_as_of_date_stops_the_build_with_a_clear_error(built):
     (message,) = bad["failures"]
     assert "dbt var as_of_date must be a date written YYYY-MM-DD" in message
     assert "got '3 Dec 2026'" in message
+
+
+def test_the_interval_data_test_fails_on_an_overlap_and_on_a_history_that_ends(built, tmp_path):
+    """The compiled singular test, run on a copy of the built warehouse whose status seed has an
+    overlap (Ho's suspension runs two days into the next interval), a history that ends
+    (mofcom-2024-46 without its last interval) and a regime with no history (mofcom-2026-12)."""
+    root = built["root"]
+    (compiled,) = (root / "target" / "compiled").rglob("assert_export_control_status_intervals.sql")
+    copy = tmp_path / "warehouse.duckdb"  # same file name: the compiled SQL names catalog "warehouse"
+    shutil.copy(root / "warehouse.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    try:
+        assert con.execute(compiled.read_text("utf-8")).fetchall() == []
+        con.execute(
+            "update reference.export_control_status set valid_to = date '2026-11-12' "
+            "where regime_id = 'mofcom-2025-57' and element = 'Ho' and status = 'suspended'"
+        )
+        con.execute(
+            "delete from reference.export_control_status where (regime_id = 'mofcom-2024-46' "
+            "and status = 'expired_status_unconfirmed') or regime_id = 'mofcom-2026-12'"
+        )
+        problems = sorted((r[0], r[1], r[3]) for r in con.execute(compiled.read_text("utf-8")).fetchall())
+    finally:
+        con.close()
+    assert problems == [
+        ("mofcom-2024-46", "", "last interval ends (2026-11-27): the status after it is unstated"),
+        ("mofcom-2025-57", "Ho", "overlaps the next interval (starting 2026-11-10)"),
+        ("mofcom-2026-12", "", "no status interval"),
+    ]
 
 
 def test_report_built_after_2026_11_27_lists_the_expired_suspensions(built, tmp_path):
