@@ -30,32 +30,51 @@ controls as (
 ),
 
 problems as (
-    select regime_id, element, valid_from, 'valid_to is not after valid_from' as problem
+    select
+        regime_id,
+        element,
+        valid_from,
+        'valid_to is not after valid_from' as problem
     from statuses
     where valid_to is not null and valid_to <= valid_from
 
     union all
 
-    select regime_id, element, valid_from, 'overlaps the next interval (starting ' || next_from || ')'
+    select
+        regime_id,
+        element,
+        valid_from,
+        'overlaps the next interval (starting ' || next_from || ')' as problem
     from statuses
     where next_from is not null and (valid_to is null or valid_to > next_from)
 
     union all
 
-    select regime_id, element, valid_from, 'gap before the next interval (starting ' || next_from || ')'
+    select
+        regime_id,
+        element,
+        valid_from,
+        'gap before the next interval (starting ' || next_from || ')' as problem
     from statuses
     where next_from is not null and valid_to < next_from
 
     union all
 
-    select regime_id, element, valid_from, 'last interval ends (' || valid_to || '): the status after it is unstated'
+    select
+        regime_id,
+        element,
+        valid_from,
+        'last interval ends (' || valid_to || '): the status after it is unstated' as problem
     from statuses
     where next_from is null and valid_to is not null
 
     union all
 
-    select statuses.regime_id, statuses.element, statuses.valid_from,
-        'first interval does not start on the announced date ' || controls.announced_date
+    select
+        statuses.regime_id,
+        statuses.element,
+        statuses.valid_from,
+        'first interval does not start on the announced date ' || controls.announced_date as problem
     from statuses
     inner join controls
         on statuses.regime_id = controls.regime_id and statuses.element = controls.element
@@ -63,7 +82,11 @@ problems as (
 
     union all
 
-    select controls.regime_id, controls.element, cast(null as date), 'no status interval'
+    select
+        controls.regime_id,
+        controls.element,
+        cast(null as date) as valid_from,
+        'no status interval' as problem
     from controls
     left join statuses
         on controls.regime_id = statuses.regime_id and controls.element = statuses.element

@@ -125,7 +125,7 @@ with_controls as (
     select
         allocated.*,
         case
-            when exists(
+            when exists (
                 select 1
                 from controls
                 where
@@ -134,7 +134,7 @@ with_controls as (
                     and controls.valid_from <= allocated.period_start
                     and (controls.valid_to is null or allocated.period_start < controls.valid_to)
             ) then true
-            when exists(
+            when exists (
                 select 1
                 from controls
                 where

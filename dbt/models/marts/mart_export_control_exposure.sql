@@ -75,7 +75,7 @@ exposed as (
         on
             controls.regime_id = statuses.regime_id
             and controls.element = statuses.element
-            and statuses.valid_from <= monthly.period_start
+            and monthly.period_start >= statuses.valid_from
             and (statuses.valid_to is null or monthly.period_start < statuses.valid_to)
 ),
 

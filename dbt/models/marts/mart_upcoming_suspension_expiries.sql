@@ -5,12 +5,18 @@
 -- expired_status_unconfirmed).
 {%- set window = var('suspension_expiry_window_days') | string -%}
 {%- if not modules.re.fullmatch('[0-9]+', window) -%}
-    {{ exceptions.raise_compiler_error("dbt var suspension_expiry_window_days must be a whole number of days, got '" ~ window ~ "' (dbt/dbt_project.yml vars or --vars)") }}
+    {{ exceptions.raise_compiler_error(
+        "dbt var suspension_expiry_window_days must be a whole number of days, got '" ~ window
+        ~ "' (dbt/dbt_project.yml vars or --vars)") }}
 {%- endif %}
 with
 
 statuses as (
     select * from {{ ref('dim_export_control_status') }}
+),
+
+as_of as (
+    select {{ as_of_date() }} as as_of_date
 ),
 
 -- the latest suspension end of each regime and element
@@ -47,9 +53,12 @@ counted as (
         regimes.regime_id,
         regimes.elements,
         regimes.suspended_until,
-        {{ dbt.datediff(as_of_date(), 'regimes.suspended_until', 'day') }} as days_until,
+        as_of.as_of_date,
+        {{ dbt.datediff('as_of.as_of_date', 'regimes.suspended_until', 'day') }}
+            as days_until,
         status_now.status_as_of
     from regimes
+    cross join as_of
     left join status_now
         on regimes.regime_id = status_now.regime_id
 ),
@@ -63,7 +72,7 @@ final as (
         cast(case when days_until > 0 then 'upcoming' else 'expired' end as varchar) as expiry_state,
         cast(case when days_until <= 0 then -days_until end as integer) as days_since_expiry,
         cast(status_as_of as varchar) as status_as_of,
-        cast({{ as_of_date() }} as date) as as_of_date
+        cast(as_of_date as date) as as_of_date
     from counted
     where days_until between -{{ window }} and {{ window }}
 )
