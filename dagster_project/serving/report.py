@@ -689,7 +689,13 @@ def _suspension_expiries(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str
             cells={"values": cells, "align": "left", "height": 26, "fill_color": [fills] * len(header)},
         )
     )
-    _layout(fig, 90 + 44 * len(rows))
+    # cells wrap: give each row the lines its longest cell needs (about 50 characters a line in
+    # the scope column, 28 in the status column), so the last row is not cut off
+    lines = [
+        max(2, -(-len(scope) // 50), -(-len(status) // 28))
+        for scope, status in zip(cells[5], cells[4], strict=True)
+    ]
+    _layout(fig, 70 + sum(16 * n + 12 for n in lines))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10})
     detail = (
         f"Rows: every regime whose suspension ends within the window (dbt var "
