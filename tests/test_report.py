@@ -70,6 +70,8 @@ MARTS: dict[str, dict[str, str]] = {
     },
     "mart_upcoming_suspension_expiries": {
         "regime_id": "varchar", "elements": "varchar", "suspended_until": "date", "days_until": "integer",
+        "expiry_state": "varchar", "days_since_expiry": "integer", "status_as_of": "varchar",
+        "as_of_date": "date",
     },
     "dim_export_control": {"regime_id": "varchar", "element": "varchar", "scope": "varchar"},
 }  # fmt: skip
@@ -153,9 +155,11 @@ def _sample_rows() -> dict[str, list[dict]]:
     ]  # fmt: skip
     expiries = [
         {"regime_id": "mofcom-2025-57", "elements": "Er, Eu, Ho, Tm, Yb", "suspended_until": d(2026, 11, 10),
-         "days_until": 300},
+         "days_until": 300, "expiry_state": "upcoming", "status_as_of": "suspended",
+         "as_of_date": d(2026, 1, 14)},
         {"regime_id": "mofcom-2024-46", "elements": None, "suspended_until": d(2026, 11, 27),
-         "days_until": 317},
+         "days_until": 317, "expiry_state": "upcoming", "status_as_of": "suspended",
+         "as_of_date": d(2026, 1, 14)},
     ]  # fmt: skip
     controls = [
         {
@@ -335,6 +339,42 @@ def test_asset_materializes_the_report(tmp_path, monkeypatch):
     assert metadata["path"].value == str(path)
     assert metadata["charts"].value == {"rendered": [chart.key for chart in CHARTS], "empty": {}}
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_after_the_last_suspension_ended_the_expiries_panel_shows_them(tmp_path):
+    """Built on 2026-12-03, after the suspensions ending 2026-11-10 and 2026-11-27: the panel lists
+    them as expired with their status unconfirmed, never "no data" and never "in force"."""
+    serving = make_serving_file(tmp_path / "serving")
+    con = duckdb.connect(str(serving))
+    try:
+        con.execute("delete from marts.mart_upcoming_suspension_expiries")
+        _insert(
+            con,
+            "mart_upcoming_suspension_expiries",
+            [
+                {"regime_id": "mofcom-2025-57", "elements": "Er, Eu, Ho, Tm, Yb",
+                 "suspended_until": datetime.date(2026, 11, 10), "days_until": -23, "expiry_state": "expired",
+                 "days_since_expiry": 23, "status_as_of": "expired_status_unconfirmed",
+                 "as_of_date": datetime.date(2026, 12, 3)},
+                {"regime_id": "mofcom-2024-46", "elements": None,
+                 "suspended_until": datetime.date(2026, 11, 27), "days_until": -6, "expiry_state": "expired",
+                 "days_since_expiry": 6,
+                 "status_as_of": "expired_status_unconfirmed", "as_of_date": datetime.date(2026, 12, 3)},
+            ],
+        )  # fmt: skip
+    finally:
+        con.close()
+    output = tmp_path / "out.html"
+    result = build_report(serving, output, generated_at=datetime.datetime(2026, 12, 3, 9, 0))
+    assert "upcoming_suspension_expiries" in result.charts_rendered
+    assert "upcoming_suspension_expiries" not in result.charts_empty
+    page = output.read_text(encoding="utf-8")
+    assert "no data:" not in page
+    assert "ended 23 days ago" in page and "ended 6 days ago" in page
+    # the two rows' status cells and the caption
+    assert page.count("suspension expired; status after expiry unconfirmed") == 3
+    assert "2 expired (shaded), 0 upcoming" in page
+    assert "as-of date (2026-12-03" in page
 
 
 def test_report_opens_in_headless_chromium(tmp_path):

@@ -49,6 +49,14 @@ STAGE_COLOURS = {
 }
 FREQ_GROUPS = {"A": "Annual", "M": "Monthly", "M2": "Monthly"}
 EXPOSURE_MONTHS = 12  # months either side of an effective date shown on the exposure chart
+# Export-control statuses in words (dim_export_control_status.status_label says the same).
+STATUS_LABELS = {
+    "not_yet_announced": "not yet announced",
+    "announced_not_effective": "announced, not yet in effect",
+    "in_force": "in force",
+    "suspended": "suspended",
+    "expired_status_unconfirmed": "suspension expired; status after expiry unconfirmed",
+}
 WHAT_TO_LOAD = {
     "mart_china_exports_by_stage": "drop China's exports in the inbox (GACC monthly CSVs in "
     "gacc/exports/, or a Comtrade China-exports JSON in comtrade/) and run `make run`",
@@ -61,8 +69,9 @@ WHAT_TO_LOAD = {
     "`make run`",
     "mart_unit_value_vs_price": "load element-specific customs lines (gacc/exports/ or census/) and "
     "benchmark prices (prices/, with FX rates in fx/) and run `make run`",
-    "mart_upcoming_suspension_expiries": "no export-control suspension ends on or after the day the "
-    "marts were built (suspensions come from the seed export_controls, see dim_export_control); "
+    "mart_upcoming_suspension_expiries": "no export-control suspension ends within "
+    "suspension_expiry_window_days (dbt var, default 365) of the as-of date, before or after it "
+    "(suspensions come from the seed export_control_status, see dim_export_control_status); "
     "rebuild with `make run` to count from today",
 }
 
@@ -628,16 +637,31 @@ def _unit_value_vs_price(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str
     return fig, detail
 
 
+def _status_words(statuses: str | None) -> str:
+    """`status_as_of` (one status, or several comma-separated) in words; unknown codes kept as is."""
+    if not statuses:
+        return "not given"
+    return "; ".join(STATUS_LABELS.get(code.strip(), code.strip()) for code in statuses.split(","))
+
+
+def _expiry_words(state: str, days_until: int | None) -> str:
+    if days_until is None:
+        return state
+    if state == "expired":
+        return "ended today" if days_until == 0 else f"ended {-days_until} days ago"
+    return f"ends in {days_until} days"
+
+
 def _suspension_expiries(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
     rows = _rows(
         con,
-        "select regime_id, elements, suspended_until, days_until from mart_upcoming_suspension_expiries "
-        "order by suspended_until, regime_id",
+        "select regime_id, elements, suspended_until, days_until, expiry_state, status_as_of, as_of_date "
+        "from mart_upcoming_suspension_expiries order by suspended_until, regime_id",
     )
     if not rows:
         raise NoData(
-            "marts.mart_upcoming_suspension_expiries has no rows: no export-control suspension ends on "
-            f"or after the day the mart was built; {WHAT_TO_LOAD['mart_upcoming_suspension_expiries']}"
+            "marts.mart_upcoming_suspension_expiries has no rows: no export-control suspension ends "
+            f"near the as-of date; {WHAT_TO_LOAD['mart_upcoming_suspension_expiries']}"
         )
     scopes: dict[str, str] = {}
     try:
@@ -646,27 +670,40 @@ def _suspension_expiries(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str
         )
     except duckdb.Error:
         pass
-    built = {r[2] - datetime.timedelta(days=r[3]) for r in rows if r[2] is not None and r[3] is not None}
-    header = ["regime", "elements", "suspended until", "days until", "scope"]
+    as_of = {r[6] for r in rows if r[6] is not None}
+    expired = [r for r in rows if r[4] == "expired"]
+    header = ["regime", "elements", "suspended until", "expiry", "status on the as-of date", "scope"]
     cells = [
         [r[0] for r in rows],
         [r[1] or "none (not a rare-earth element)" for r in rows],
         [f"{r[2]:%Y-%m-%d}" if r[2] else "" for r in rows],
-        [r[3] for r in rows],
+        [_expiry_words(r[4], r[3]) for r in rows],
+        [_status_words(r[5]) for r in rows],
         [scopes.get(r[0]) or "" for r in rows],
     ]
+    fills = ["#fdecea" if r[4] == "expired" else "#ffffff" for r in rows]
     fig = go.Figure(
         go.Table(
-            columnwidth=[150, 110, 100, 70, 330],
+            columnwidth=[150, 110, 100, 120, 200, 330],
             header={"values": header, "fill_color": "#e8eef6", "align": "left", "font": {"size": 13}},
-            cells={"values": cells, "align": "left", "height": 26},
+            cells={"values": cells, "align": "left", "height": 26, "fill_color": [fills] * len(header)},
         )
     )
-    _layout(fig, 90 + 34 * len(rows))
+    # cells wrap: give each row the lines its longest cell needs (about 50 characters a line in
+    # the scope column, 28 in the status column), so the last row is not cut off
+    lines = [
+        max(2, -(-len(scope) // 50), -(-len(status) // 28))
+        for scope, status in zip(cells[5], cells[4], strict=True)
+    ]
+    _layout(fig, 70 + sum(16 * n + 12 for n in lines))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10})
     detail = (
-        f"Rows: every regime whose suspension ends on or after the build date ({_values(built)}; "
-        "days_until counts from it, so rebuild to refresh). Scope from marts.dim_export_control. "
+        f"Rows: every regime whose suspension ends within the window (dbt var "
+        f"suspension_expiry_window_days) before or after the as-of date ({_values(as_of)}; the build "
+        f"date unless the var as_of_date pins it, so rebuild to refresh): {len(expired)} expired "
+        f"(shaded), {len(rows) - len(expired)} upcoming. After an expiry with no source on what "
+        "followed the status is 'suspension expired; status after expiry unconfirmed', never "
+        "'in force'. Scope from marts.dim_export_control. "
         f"Period: suspensions ending {_period(r[2] for r in rows)}."
     )
     return fig, detail
@@ -760,10 +797,18 @@ CHARTS: tuple[Chart, ...] = (
     ),
     Chart(
         "upcoming_suspension_expiries",
-        "Upcoming expiries of export-control suspensions",
+        "Export-control suspensions: recently expired and upcoming",
         "mart_upcoming_suspension_expiries",
-        ("regime_id", "elements", "suspended_until", "days_until"),
-        "dates; days from the build date",
+        (
+            "regime_id",
+            "elements",
+            "suspended_until",
+            "days_until",
+            "expiry_state",
+            "status_as_of",
+            "as_of_date",
+        ),
+        "dates; days from the as-of date (the build date unless pinned)",
         _suspension_expiries,
     ),
 )

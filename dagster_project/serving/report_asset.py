@@ -18,8 +18,9 @@ def supply_risk_report(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     """`$REE_DATA_DIR/reports/supply_risk.html`: one self-contained page (plotly.js inlined, opens
     offline) with China's exports by stage (rare earths vs magnets), the China→US mirror gap, US
     supplier concentration, controlled-element flows around each control's effective date, customs
-    unit values against benchmark prices and upcoming suspension expiries. Read from
-    `serving/ree.duckdb` (read-only); a chart whose mart is missing or empty shows "no data" and why."""
+    unit values against benchmark prices, and export-control suspensions that recently expired or
+    are about to. Read from `serving/ree.duckdb` (read-only); a chart whose mart is missing or
+    empty shows "no data" and why."""
     result = build_report()
     context.log.info(
         f"wrote {result.path}: {len(result.charts_rendered)} charts with data, "

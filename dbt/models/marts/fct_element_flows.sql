@@ -40,8 +40,10 @@ compositions as (
     from {{ ref('magnet_composition') }}
 ),
 
+-- status intervals of the element-specific controls (the seed, not the as-of dimension: a
+-- flow's flag depends on its own period, never on the build date)
 controls as (
-    select * from {{ ref('export_controls') }}
+    select * from {{ ref('export_control_status') }}
     where element is not null and element != 'REE'
 ),
 
@@ -117,21 +119,32 @@ allocated as (
     select * from unassigned
 ),
 
+-- controlled: true when a control of the element was in force on period_start; NULL (unknown)
+-- when none was but a suspension of one had expired with no source on what followed; else false
 with_controls as (
     select
         allocated.*,
-        exists(
-            select 1
-            from controls
-            where
-                controls.element = allocated.element
-                and controls.effective_date <= allocated.period_start
-                and not (
-                    controls.suspended_from is not null
-                    and controls.suspended_from <= allocated.period_start
-                    and allocated.period_start < controls.suspended_until
-                )
-        ) as controlled
+        case
+            when exists (
+                select 1
+                from controls
+                where
+                    controls.element = allocated.element
+                    and controls.status = 'in_force'
+                    and controls.valid_from <= allocated.period_start
+                    and (controls.valid_to is null or allocated.period_start < controls.valid_to)
+            ) then true
+            when exists (
+                select 1
+                from controls
+                where
+                    controls.element = allocated.element
+                    and controls.status = 'expired_status_unconfirmed'
+                    and controls.valid_from <= allocated.period_start
+                    and (controls.valid_to is null or allocated.period_start < controls.valid_to)
+            ) then null
+            else false
+        end as controlled
     from allocated
 ),
 

@@ -1,6 +1,7 @@
 -- Monthly export flows of the elements named by China's export-control regimes, set against each
--- regime's effective date: months from it, a before/after window, and whether the regime was in
--- force (effective and not suspended) on the period's first day. Element flows come from exact
+-- regime's effective date: months from it, a before/after window, the regime's status on the
+-- period's first day (dim_export_control_status) and whether it was in force then (NULL when a
+-- suspension had ended with no source on what followed). Element flows come from exact
 -- and assumed_composition allocations only (mixed lines carry no element). Sources stay side by
 -- side (one row per source); they are never added.
 with
@@ -18,6 +19,10 @@ controls as (
     where
         element is not null
         and element != 'REE'
+),
+
+statuses as (
+    select * from {{ ref('dim_export_control_status') }}
 ),
 
 monthly as (
@@ -62,15 +67,16 @@ exposed as (
         controls.suspended_until,
         (monthly.year - cast(extract(year from controls.effective_date) as integer)) * 12
         + monthly.month - cast(extract(month from controls.effective_date) as integer) as months_from_effective,
-        controls.effective_date <= monthly.period_start
-        and not (
-            controls.suspended_from is not null
-            and controls.suspended_from <= monthly.period_start
-            and (controls.suspended_until is null or monthly.period_start < controls.suspended_until)
-        ) as in_force
+        coalesce(statuses.status, 'not_yet_announced') as status_on_period_start
     from monthly
     inner join controls
         on monthly.element = controls.element
+    left join statuses
+        on
+            controls.regime_id = statuses.regime_id
+            and controls.element = statuses.element
+            and monthly.period_start >= statuses.valid_from
+            and (statuses.valid_to is null or monthly.period_start < statuses.valid_to)
 ),
 
 final as (
@@ -94,12 +100,19 @@ final as (
                 else 'outside'
             end as varchar
         ) as "window",
-        cast(in_force as boolean) as in_force,
+        cast(
+            case
+                when status_on_period_start = 'in_force' then true
+                when status_on_period_start = 'expired_status_unconfirmed' then null
+                else false
+            end as boolean
+        ) as in_force,
+        cast(status_on_period_start as varchar) as status_on_period_start,
         cast(suspended_until as date) as suspended_until,
         cast(
             case
-                when suspended_until >= current_date
-                    then {{ dbt.datediff('current_date', 'suspended_until', 'day') }}
+                when suspended_until > {{ as_of_date() }}
+                    then {{ dbt.datediff(as_of_date(), 'suspended_until', 'day') }}
             end as integer
         ) as days_to_suspension_expiry
     from exposed
