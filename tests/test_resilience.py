@@ -105,31 +105,38 @@ def test_sigkill_never_corrupts_or_half_publishes(
         con.close()
 
 
-@pytest.mark.parametrize("mode", ["duckdb", "sqlalchemy"])
-def test_bi_reader_never_blocks_the_run_and_sees_whole_versions(mode: str, tmp_path: Path, version_1: Path):
+def test_bi_readers_never_block_the_run_and_see_whole_versions(tmp_path: Path, version_1: Path):
+    """Two BI readers at once (plain DuckDB and SQLAlchemy/duckdb-engine, the Superset path) poll
+    the serving file in a loop for the whole run."""
     inbox, data = copy_state(version_1, tmp_path)
     serving = data / "serving" / "ree.duckdb"
-    log = tmp_path / "reader.log"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(serving), str(log), mode], cwd=REPO)
+    logs = {mode: tmp_path / f"reader-{mode}.log" for mode in ("duckdb", "sqlalchemy")}
+    readers = [
+        subprocess.Popen([sys.executable, "-c", READER, str(serving), str(log), mode], cwd=REPO)
+        for mode, log in logs.items()
+    ]
     try:
         time.sleep(1)
         inbox_with(tmp_path, "comtrade")
-        run(inbox, data)  # the reader holds the file open in a loop for the whole run
+        run(inbox, data)
         time.sleep(1)
     finally:
-        reader.kill()
-        reader.wait()
-    lines = log.read_text().splitlines()
-    assert not [line for line in lines if line.startswith("ERROR")], lines[:5]
-    versions = {tuple(line.split("|")) for line in lines}
-    # Exactly two complete versions were seen, old (no trade flows) then new, nothing between.
-    assert len(versions) == 2, versions
-    (old,) = [v for v in versions if v[1] == "0"]
-    (new,) = [v for v in versions if v[1] != "0"]
-    assert lines.index("|".join(old)) < lines.index("|".join(new))
-    assert [tuple(line.split("|")) for line in lines[lines.index("|".join(new)) :]] == [new] * (
-        len(lines) - lines.index("|".join(new))
-    )
+        for reader in readers:
+            reader.kill()
+            reader.wait()
+    for mode, log in logs.items():
+        lines = log.read_text().splitlines()
+        assert lines, f"the {mode} reader read nothing"
+        assert not [line for line in lines if line.startswith("ERROR")], (mode, lines[:5])
+        versions = {tuple(line.split("|")) for line in lines}
+        # Exactly two complete versions were seen, old (no trade flows) then new, nothing between.
+        assert len(versions) == 2, (mode, versions)
+        (old,) = [v for v in versions if v[1] == "0"]
+        (new,) = [v for v in versions if v[1] != "0"]
+        assert lines.index("|".join(old)) < lines.index("|".join(new))
+        assert [tuple(line.split("|")) for line in lines[lines.index("|".join(new)) :]] == [new] * (
+            len(lines) - lines.index("|".join(new))
+        )
 
 
 def test_overlapping_runs_serialise_and_agree(tmp_path: Path, reference: dict[str, str]):
