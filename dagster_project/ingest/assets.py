@@ -36,6 +36,8 @@ def _materialization_metadata(report: SourceLoadReport, inbox: str) -> dict[str,
             "rows_read": load.rows_read,
             "rows_landed": load.rows_landed,
             "rows_quarantined": load.rows_quarantined,
+            "rows_out_of_scope": load.rows_out_of_scope,
+            "out_of_scope_reasons": load.out_of_scope_reasons,
             "message": load.message,
         }
         for load in report.loads
@@ -48,6 +50,8 @@ def _materialization_metadata(report: SourceLoadReport, inbox: str) -> dict[str,
         "rows_read": dg.MetadataValue.int(report.rows_read),
         "rows_landed": dg.MetadataValue.int(report.rows_landed),
         "rows_quarantined": dg.MetadataValue.int(report.rows_quarantined),
+        "rows_out_of_scope": dg.MetadataValue.int(report.rows_out_of_scope),
+        "out_of_scope_reasons": dg.MetadataValue.json(report.out_of_scope_reasons()),
         "files": dg.MetadataValue.json(files),
     }
 
@@ -83,9 +87,13 @@ def _check_results(spec: SourceSpec, report: SourceLoadReport) -> list[dg.AssetC
         asset_key=asset_key(spec.name),
         passed=not quarantined,
         severity=dg.AssetCheckSeverity.WARN,
-        description="Rows that broke a row rule are in lake/quarantine with their reason",
+        description=(
+            "Rows that broke a row rule are in lake/quarantine with their reason (rows out of "
+            "scope are not quarantined: they are counted apart, per reason, in rows_out_of_scope)"
+        ),
         metadata={
             "rows_quarantined": dg.MetadataValue.int(sum(q["rows_quarantined"] for q in quarantined)),
+            "rows_out_of_scope": dg.MetadataValue.int(report.rows_out_of_scope),
             "files": dg.MetadataValue.json(quarantined),
         },
     )
