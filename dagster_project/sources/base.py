@@ -504,3 +504,16 @@ def formula_rules(*columns: str) -> list[tuple[pl.Expr, str]]:
 def implausible(value: pl.Expr, limit: float) -> pl.Expr:
     """A number so large it can only be a unit, scale or keying error (null counts as plausible)."""
     return (value > limit).fill_null(False)
+
+
+def split_scope(reason: pl.Expr, scope_reasons: tuple[str, ...]) -> list[pl.Expr]:
+    """The reason `first_reason` gave, split in two columns: a reason in `scope_reasons` (a
+    well-formed row outside the product's scope) becomes `OUT_OF_SCOPE`, any other reason stays
+    the `REJECT_REASON`. The rules placed before the scope rules win, so a row broken in a way
+    they check (a bad date, a bad number) is quarantined, never counted out of scope. The scope
+    reasons are fixed texts, so the load record counts rows per reason."""
+    scoped = reason.is_in(list(scope_reasons))
+    return [
+        pl.when(~scoped).then(reason).alias(REJECT_REASON),
+        pl.when(scoped).then(reason).alias(OUT_OF_SCOPE),
+    ]
