@@ -40,6 +40,12 @@ def products(source: str, classifications: tuple[str, ...] | None = None) -> pl.
     return lines.select("product_code", "valid_from_year", "valid_to_year")
 
 
+def ree_headings(source: str) -> list[str]:
+    """The HS6 headings of a source's rare-earth tariff lines (column hs6): a line under none of
+    them is outside the product's scope (counted apart, not quarantined as an unknown product)."""
+    return sorted(set(seed("products").filter(pl.col("source") == source)["hs6"].to_list()))
+
+
 def countries() -> pl.DataFrame:
     return seed("countries").select(
         "iso3", pl.col("m49").cast(pl.Int64, strict=False).alias("m49"), "is_aggregate"

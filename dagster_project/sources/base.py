@@ -517,3 +517,25 @@ def split_scope(reason: pl.Expr, scope_reasons: tuple[str, ...]) -> list[pl.Expr
         pl.when(~scoped).then(reason).alias(REJECT_REASON),
         pl.when(scoped).then(reason).alias(OUT_OF_SCOPE),
     ]
+
+
+Rule = tuple[pl.Expr, str | pl.Expr]
+
+
+def reasons_with_scope(rules: list[Rule], structural: list[Rule], scope_reason: pl.Expr) -> list[pl.Expr]:
+    """`REJECT_REASON` and `OUT_OF_SCOPE` for a source whose scope is decided per line.
+
+    `scope_reason` is a fixed text for a row outside the product's scope (null in scope), such as
+    "not a rare-earth product line". A row in scope gets the first of all `rules` it breaks, as
+    before. A row out of scope is checked only against the `structural` rules (a subset of
+    `rules`: the row's own form, a number that is not a number, a period that is not a period),
+    never against reference data it has no place in (a soybean line is not an unknown rare-earth
+    product): it is quarantined when it breaks one, else counted out of scope."""
+    full = first_reason(*rules)
+    broken = first_reason(*structural)
+    scoped = scope_reason.is_not_null()
+    return [
+        pl.when(scoped).then(broken).otherwise(full).alias(REJECT_REASON),
+        pl.when(scoped & broken.is_null()).then(scope_reason).alias(OUT_OF_SCOPE),
+    ]
+
