@@ -38,11 +38,7 @@ def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[s
                 f"{value['files_rejected']}, already loaded {value['files_skipped_already_loaded']}; "
                 f"rows read {value['rows_read']}, landed {value['rows_landed']}, "
                 f"quarantined {value['rows_quarantined']}"
-                + (
-                    f", out of scope {value['rows_out_of_scope']}"
-                    if value.get("rows_out_of_scope")
-                    else ""
-                )
+                + (f", out of scope {value['rows_out_of_scope']}" if value.get("rows_out_of_scope") else "")
             )
             for reason, rows in (value.get("out_of_scope_reasons") or {}).items():
                 lines.append(f"            out of scope: {rows} {reason}")

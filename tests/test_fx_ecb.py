@@ -184,7 +184,10 @@ def test_lands_ecb_slice_and_the_sample_with_the_gx_suite_passing(workspace):
         ("ecb_cross", 62),
     ]
     (hist_load,) = [load for load in report.loads if load.source_file.endswith("slice.csv")]
-    assert hist_load.out_of_scope_reasons == {"no USD rate quoted that day (N/A)": 8, "no rate quoted (N/A)": 2}
+    assert hist_load.out_of_scope_reasons == {
+        "no USD rate quoted that day (N/A)": 8,
+        "no rate quoted (N/A)": 2,
+    }
     assert hist_load.message == (
         "54 rows landed, 0 quarantined, 10 out of scope "
         "(no USD rate quoted that day (N/A): 8, no rate quoted (N/A): 2)"

@@ -115,7 +115,9 @@ def _with_soybeans(path: Path, *, duplicate_a_row: bool = False, bad_soybean_val
         soybeans[2] = soybeans[2].replace('"4,000"', '"4.000.0"')
     body = lines[1:] + ([lines[1]] if duplicate_a_row else [])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes("".join(f"{line}\r\n" for line in [lines[0], *body[:3], *soybeans, *body[3:]]).encode("gb18030"))
+    path.write_bytes(
+        "".join(f"{line}\r\n" for line in [lines[0], *body[:3], *soybeans, *body[3:]]).encode("gb18030")
+    )
     return path
 
 

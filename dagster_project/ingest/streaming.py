@@ -386,13 +386,7 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
         outcome.periods = files.close()
     outcome.seconds = seconds
     if failed:
-        outcome.rows_good = (
-            pl.scan_parquet(typed_path)
-            .filter(LANDABLE)
-            .select(pl.len())
-            .collect()
-            .item()
-        )
+        outcome.rows_good = pl.scan_parquet(typed_path).filter(LANDABLE).select(pl.len()).collect().item()
         for item in failed.values():  # of the file's landing rows (GX: of its non-missing values)
             item["unexpected_percent"] = round(100 * item["unexpected_count"] / max(outcome.rows_good, 1), 3)
         outcome.result = validation.SuiteResult(

@@ -538,4 +538,3 @@ def reasons_with_scope(rules: list[Rule], structural: list[Rule], scope_reason: 
         pl.when(scoped).then(broken).otherwise(full).alias(REJECT_REASON),
         pl.when(scoped & broken.is_null()).then(scope_reason).alias(OUT_OF_SCOPE),
     ]
-

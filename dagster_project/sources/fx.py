@@ -41,7 +41,6 @@ from dagster_project.sources.base import (
     SourceFileError,
     SourceSpec,
     data_suffix,
-    split_scope,
     first_reason,
     formula_rules,
     head_columns,
@@ -50,6 +49,7 @@ from dagster_project.sources.base import (
     read_csv_strings,
     read_text,
     sniff_text,
+    split_scope,
     to_number,
 )
 

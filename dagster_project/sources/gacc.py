@@ -22,10 +22,11 @@ Format traps handled here:
 - No flow column: the flow comes from the inbox folder (gacc/exports/, gacc/imports/) or from
   出口 / 进口 in the file name; a file with neither, or with conflicting hints, is refused.
 - Scope: an export holds whatever lines the query asked for. A well-formed line under no
-  rare-earth HS6 heading of the products seed (2805.30, 2846.10, 2846.90, 8505.11) is out of scope,
-  counted apart with its reason (`_out_of_scope`), not quarantined; it is still quarantined when
-  its own form is broken (a bad period, a value that is not a number). An unknown code under a
-  rare-earth heading is quarantined ("unknown product code").
+  rare-earth heading (the products seed's HS6 2805.30, 2846.10, 2846.90, 8505.11, and all of HS4
+  2846: `reference.ree_code_prefixes`) is out of scope, counted apart with its reason
+  (`_out_of_scope`), not quarantined; it is still quarantined when its own form is broken (a bad
+  period, a value that is not a number). An unknown code under a rare-earth heading (28469999) is
+  quarantined ("unknown product code").
 - Partners: the 3-digit GACC code is checked against the Chinese name in the seed `countries`
   (gacc_code, gacc_name); the world total 总值 (code 000 or empty) becomes WLD.
 - Units: kilograms come only from 千克 (×1) and 吨 (×1000) in the first unit; a count (个, 套, ...)
@@ -626,12 +627,14 @@ def normalise(raw: Frame) -> Frame:
         ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),
         ((pl.col("quantity_2") < 0).fill_null(False), "第二数量 is negative"),
     ]
-    # A well-formed line under no rare-earth HS6 heading (soybeans, 1201…) is out of scope: counted
+    # A well-formed line under no rare-earth heading (soybeans, 1201…) is out of scope: counted
     # apart, never quarantined as an unknown product. An unknown code under a rare-earth heading
-    # (2846…) still is quarantined.
+    # (28469999) still is quarantined.
     scope = pl.when(
         pl.col("product_code").str.contains(r"^(\d{8}|\d{10})$")
-        & ~pl.col("product_code").str.slice(0, 6).is_in(reference.ree_headings(NAME))
+        & ~pl.any_horizontal(
+            pl.col("product_code").str.starts_with(prefix) for prefix in reference.ree_code_prefixes(NAME)
+        )
     ).then(pl.lit(NOT_REE_LINE))
     reasons = reasons_with_scope(
         [*form_rules, *reference_rules, *number_rules], [*form_rules, *number_rules], scope
