@@ -8,10 +8,11 @@ imports and FOB on exports; re-imports and re-exports keep their own flow codes.
 
 Scope: a record of `cmdCode TOTAL` (all commodities), or of an HS code under none of the
 rare-earth headings (`reference.ree_code_prefixes`: the products seed's HS6 lines and HS4 2846)
-that is not an aggregate holding one either (120190, 1201; but not 28 or 2846), is out of scope: counted apart with its reason (`_out_of_scope`), not quarantined,
-unless its own form is broken (a bad period, a value that is not a number). An aggregate code that
-holds rare-earth lines (HS4 2846) is still quarantined as "not an HS6 code": those figures are
-rare-earth data the marts cannot use at that level.
+that is not an aggregate holding one either (120190, 1201; but not 28 or 2846), is out of scope:
+counted apart with its reason (`_out_of_scope`), not quarantined, unless its own form is broken
+(a bad period, a value that is not a number). An aggregate code that holds rare-earth lines (HS4
+2846) is still quarantined as "not an HS6 code": those figures are rare-earth data the marts
+cannot use at that level.
 """
 
 from __future__ import annotations
