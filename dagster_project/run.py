@@ -8,10 +8,12 @@ a time anyway (one DuckDB writer).
 import os
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
-from dagster_project.ingest.landing import unknown_folders
+from dagster_project.ingest.landing import LANDED, REJECTED, unknown_folders
 from dagster_project.serving.report import report_path
 from dagster_project.settings import get_settings
 from dagster_project.sources import SOURCES
@@ -22,6 +24,48 @@ def _instance() -> dg.DagsterInstance:
     if os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
+
+
+def landed_before(lake_dir: Path, source: str) -> tuple[int, str | None]:
+    """How many files of a source have landed (in any run), and when the latest one was loaded."""
+    folder = lake_dir / "audit" / "load_log" / source
+    if not folder.is_dir():
+        return 0, None
+    log = pl.read_parquet(folder / "*.parquet", columns=["status", "loaded_at"]).filter(
+        pl.col("status") == LANDED
+    )
+    latest = log["loaded_at"].max()
+    return log.height, (f"{latest:%Y-%m-%d %H:%M} UTC" if latest is not None else None)
+
+
+def refused_lines(materialized: list, lake_dir: Path) -> list[str]:
+    """Loud lines for every file refused in this run, and what its source's figures are now."""
+    lines = []
+    for event in materialized:
+        key = event.asset_key.to_user_string()
+        if not key.startswith("raw_"):
+            continue
+        files = getattr(event.materialization.metadata.get("files"), "value", None) or []
+        refused = [f for f in files if f.get("status") == REJECTED]
+        if not refused:
+            continue
+        source = key[4:]
+        for file in refused:
+            message = file["message"]
+            lines.append(
+                f"REFUSED {message if message.startswith(file['file']) else file['file'] + ': ' + message}"
+            )
+        count, latest = landed_before(lake_dir, source)
+        lines.append(
+            f"  => {source} figures are the PREVIOUS ones: nothing of the refused file(s) landed, "
+            + (
+                f"so {source} data is that of its {count} landed file(s) (latest loaded {latest})"
+                if count
+                else f"and no {source} file has landed yet, so there are no {source} figures"
+            )
+            + "; the other sources are built and published as usual. Fix the file and run again."
+        )
+    return lines
 
 
 def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[str], bool]:
@@ -46,19 +90,29 @@ def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[s
     passed = sum(1 for e in evaluations if e.passed)
     failed = [e for e in evaluations if not e.passed]
     errors = [e for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
-    lines.append(f"checks: {passed} passed, {len(failed)} failed ({len(errors)} blocking)")
+    lines.append(f"checks: {passed} passed, {len(failed)} failed ({len(errors)} errors)")
     for evaluation in failed:
         lines.append(
             f"  FAILED {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
             f"[{evaluation.severity.value}] {evaluation.description or ''}"[:300]
         )
+    lines.extend(refused_lines(materialized, settings.lake_dir))
     ignored = unknown_folders(settings.inbox_dir, set(SOURCES))
     lines.append(
         f"inbox: {settings.inbox_dir}" + (f" (ignored folders: {', '.join(ignored)})" if ignored else "")
     )
     published = any(e.asset_key.to_user_string() == "serving_marts" for e in materialized)
+    stale = sorted(
+        e.asset_key.to_user_string()[4:]
+        for e in materialized
+        if e.asset_key.to_user_string().startswith("raw_")
+        and getattr(e.materialization.metadata.get("files_rejected"), "value", 0)
+    )
     if published:
-        lines.append(f"serving file: {settings.serving_path}")
+        lines.append(
+            f"serving file: {settings.serving_path}"
+            + (f" (published; previous figures for {', '.join(stale)}: file(s) refused)" if stale else "")
+        )
         lines.append(f"parquet marts: {settings.serving_dir / 'parquet'} (manifest.json beside it)")
         if any(e.asset_key.to_user_string() == "supply_risk_report" for e in materialized):
             lines.append(f"report: {report_path(settings)}")

@@ -1,8 +1,16 @@
 """Dagster ingest assets: one per source, built from its `SourceSpec`, thin over `landing`.
 
 Each asset lands the new files of its inbox folder and reports, in the same step, the GX suite
-as a blocking asset check (a rejected file fails it and stops everything downstream), and the
-quarantine as a warning check.
+as an asset check of severity ERROR, and the quarantine as a warning check.
+
+One source's refused file blocks nothing else (README "Quality: what stops publish"). A refused
+file (unreadable, or failing its GX suite) lands nothing: the source's raw data is exactly what
+its earlier files gave, so what depends on it rebuilds to the previous figures, and every other
+source's update still builds and publishes. The check is therefore not blocking: it fails, red in
+the UI, with the file and the reason, and the run summary says loudly which file was refused and
+that its source's figures are the previous ones. (A blocking check would stop the dbt build and
+publish for every source, since the warehouse build is one step: a good GACC update would be lost
+because of a bad USGS file, without protecting anything, because nothing of the bad file lands.)
 """
 
 from collections.abc import Iterator
@@ -61,6 +69,10 @@ def _check_results(spec: SourceSpec, report: SourceLoadReport) -> list[dg.AssetC
         {"file": load.source_file, "message": load.message, "failed_expectations": load.gx_failed}
         for load in report.rejected
     ]
+    previous = (
+        f"nothing of {'it' if len(failures) == 1 else 'them'} landed: the {spec.name} figures stay "
+        f"those of its files landed before, and the other sources still build and publish"
+    )
     gx = dg.AssetCheckResult(
         check_name=GX_CHECK,
         asset_key=asset_key(spec.name),
@@ -69,7 +81,9 @@ def _check_results(spec: SourceSpec, report: SourceLoadReport) -> list[dg.AssetC
         description=(
             "Every file read and passed its GX suite"
             if not failures
-            else f"{len(failures)} file(s) rejected: " + "; ".join(f["message"] for f in failures)
+            else f"{len(failures)} file(s) refused: "
+            + "; ".join(f["message"] for f in failures)
+            + f"; {previous}"
         ),
         metadata={
             "files_validated": dg.MetadataValue.int(len(report.loads)),
@@ -117,8 +131,12 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             dg.AssetCheckSpec(
                 GX_CHECK,
                 asset=key,
-                blocking=True,
-                description="GX 1.x suite on every file before it lands; a rejected file fails it",
+                blocking=False,
+                description=(
+                    "GX 1.x suite on every file before it lands; a refused file (unreadable, or "
+                    "failing the suite) fails it. Not blocking: nothing of a refused file lands, so "
+                    "the source keeps its previous figures and the other sources still publish"
+                ),
             ),
             dg.AssetCheckSpec(
                 QUARANTINE_CHECK, asset=key, description="No row of the new files was quarantined"
