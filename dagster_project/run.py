@@ -57,11 +57,12 @@ def refused_lines(materialized: list, lake_dir: Path) -> list[str]:
             )
         count, latest = landed_before(lake_dir, source)
         lines.append(
-            f"  => {source} figures are the PREVIOUS ones: nothing of the refused file(s) landed, "
-            + (
+            (
+                f"  => {source} figures are the PREVIOUS ones: nothing of the refused file(s) landed, "
                 f"so {source} data is that of its {count} landed file(s) (latest loaded {latest})"
                 if count
-                else f"and no {source} file has landed yet, so there are no {source} figures"
+                else f"  => NO {source} figures: nothing of the refused file(s) landed, and no {source} "
+                "file has landed before"
             )
             + "; the other sources are built and published as usual. Fix the file and run again."
         )
