@@ -42,16 +42,28 @@ def test_lands_partitioned_by_period_with_lineage(workspace):
 def test_bad_rows_go_to_quarantine_with_reason_and_rows_add_up(workspace):
     drop(workspace["inbox"], "comtrade", FIXTURES / "comtrade" / "bad_rows.json")
     (load,) = _ingest(workspace).loads
-    assert (load.rows_read, load.rows_landed, load.rows_quarantined) == (7, 1, 6)
+    # HS 999999 (row 3) is under no rare-earth heading: counted out of scope, not quarantined
+    assert (load.rows_read, load.rows_landed, load.rows_quarantined, load.rows_out_of_scope) == (7, 1, 5, 1)
+    assert load.out_of_scope_reasons == {"not a rare-earth HS code": 1}
     quarantine = pl.read_parquet(workspace["lake"] / "quarantine" / "comtrade" / f"{load.load_id}.parquet")
-    assert quarantine.height == 6
+    assert quarantine.height == 5
+    assert 3 not in quarantine["_source_row"].to_list()
     assert quarantine.filter(pl.col("_source_row") == 2)["_reject_reason"].to_list() == [
         "unknown partner code 999"
     ]
     # the raw text is kept as it was, so the row can be fixed and re-sent
     assert quarantine.filter(pl.col("_source_row") == 1)["primaryValue"].to_list() == ["12,5x"]
     log = pl.read_parquet(workspace["lake"] / "audit" / "load_log" / "comtrade" / f"{load.load_id}.parquet")
-    assert log.select("status", "rows_read", "rows_landed", "rows_quarantined").row(0) == ("landed", 7, 1, 6)
+    assert log.select("status", "rows_read", "rows_landed", "rows_quarantined", "rows_out_of_scope").row(
+        0
+    ) == (
+        "landed",
+        7,
+        1,
+        5,
+        1,
+    )
+    assert log["out_of_scope_reasons"].to_list() == ['{"not a rare-earth HS code": 1}']
 
 
 def test_loading_the_same_bytes_again_changes_nothing(workspace):
