@@ -128,6 +128,8 @@ def test_lines_under_no_rare_earth_heading_are_out_of_scope_not_quarantined(tmp_
         ["1201900095", "5700", "CHINA", "(D)", "10", "KG", "2025-03"],  # soybeans, broken value
         ["2846999999", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # unknown rare-earth line
         ["2846908000", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # a rare-earth line
+        ["030111", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # HS6 seafood: out of scope
+        ["284690", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # a rare-earth aggregate
     ]
     path = tmp_path / "imports.json"
     path.write_text(json.dumps([header, *rows]))
@@ -138,6 +140,8 @@ def test_lines_under_no_rare_earth_heading_are_out_of_scope_not_quarantined(tmp_
         (None, "GEN_VAL_MO is not a number"),
         (None, "unknown product code 2846999999 for 2025"),
         (None, None),
+        ("not a rare-earth product line", None),
+        (None, "I_COMMODITY 284690 is not a 10-digit code"),
     ]
 
 

@@ -578,14 +578,14 @@ def normalise(raw: Frame) -> Frame:
             ~pl.col("year").is_between(FIRST_YEAR, LAST_YEAR),
             pl.format(f"period {{}} is out of range ({FIRST_YEAR}-{LAST_YEAR})", pl.col(PERIOD)),
         ),
-        (
-            ~pl.col("product_code").str.contains(r"^(\d{8}|\d{10})$"),
-            pl.format(
-                "product code {} is not an 8- or 10-digit national code",
-                pl.col("product_code").fill_null("<empty>"),
-            ),
-        ),
     ]
+    code_form = (
+        ~pl.col("product_code").str.contains(r"^(\d{8}|\d{10})$"),
+        pl.format(
+            "product code {} is not an 8- or 10-digit national code",
+            pl.col("product_code").fill_null("<empty>"),
+        ),
+    )
     reference_rules = [
         (
             pl.col("_known_product").is_null(),
@@ -627,17 +627,21 @@ def normalise(raw: Frame) -> Frame:
         ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),
         ((pl.col("quantity_2") < 0).fill_null(False), "第二数量 is negative"),
     ]
-    # A well-formed line under no rare-earth heading (soybeans, 1201…) is out of scope: counted
-    # apart, never quarantined as an unknown product. An unknown code under a rare-earth heading
-    # (28469999) still is quarantined.
+    # A well-formed line under no rare-earth heading (soybeans 12019019, or 1201 in an export at
+    # heading level) is out of scope: counted apart, never quarantined as an unknown product. An
+    # unknown code under a rare-earth heading (28469999) and an aggregate holding one (2846, 28)
+    # still are quarantined.
+    code = pl.col("product_code")
+    prefixes = reference.ree_code_prefixes(NAME)
     scope = pl.when(
-        pl.col("product_code").str.contains(r"^(\d{8}|\d{10})$")
+        code.str.contains(r"^\d{2,10}$")
         & ~pl.any_horizontal(
-            pl.col("product_code").str.starts_with(prefix) for prefix in reference.ree_code_prefixes(NAME)
+            *[code.str.starts_with(prefix) for prefix in prefixes],
+            *[pl.lit(prefix).str.starts_with(code) for prefix in prefixes],
         )
     ).then(pl.lit(NOT_REE_LINE))
     reasons = reasons_with_scope(
-        [*form_rules, *reference_rules, *number_rules], [*form_rules, *number_rules], scope
+        [*form_rules, code_form, *reference_rules, *number_rules], [*form_rules, *number_rules], scope
     )
     out = (
         typed.with_columns(reasons)
