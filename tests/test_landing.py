@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from conftest import FIXTURES, drop
 
 from dagster_project.ingest.landing import ingest_source
@@ -141,3 +142,30 @@ def test_a_temporary_renamed_by_a_concurrent_load_is_not_an_error(tmp_path, monk
     listed = [gone]
     monkeypatch.setattr(type(root), "rglob", lambda self, pattern: iter(listed))
     assert landing_module.remove_stale_temporaries(root) == 0
+
+
+def test_a_landed_message_names_the_most_frequent_out_of_scope_reasons():
+    import datetime
+
+    from dagster_project.ingest import landing
+
+    load = landing.FileLoad(
+        load_id="usgs-0",
+        source="usgs",
+        source_file="usgs/table.csv",
+        file_sha256="0" * 64,
+        file_bytes=1,
+        loaded_at=datetime.datetime(2026, 12, 1),
+        status=landing.LANDED,
+        rows_read=20,
+        rows_landed=2,
+        rows_out_of_scope=18,
+        out_of_scope_reasons={"a": 8, "b": 4, "c": 3, "d": 2, "e": 1},
+    )
+    assert landing.landed_message(load) == (
+        "2 rows landed, 0 quarantined, 18 out of scope (a: 8, b: 4, c: 3, 2 other reasons: 3)"
+    )
+    landing.check_balance(load)
+    load.rows_out_of_scope = 17
+    with pytest.raises(AssertionError, match="rows_read 20 != 19"):
+        landing.check_balance(load)

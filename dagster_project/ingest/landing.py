@@ -84,6 +84,8 @@ IGNORED_NAMES = ("README", "readme")
 # A live pull saves `<payload>.request.json` beside the payload: the request it made (no key).
 REQUEST_SUFFIX = ".request.json"
 STALE_TEMP_SECONDS = 3600
+# Out-of-scope reasons named in a load's message, most frequent first.
+MESSAGE_REASONS = 3
 
 
 @dataclass
@@ -411,7 +413,12 @@ def landed_message(load: FileLoad) -> str:
         return "no data rows (header only or empty list)"
     message = f"{load.rows_landed} rows landed, {load.rows_quarantined} quarantined"
     if load.rows_out_of_scope:
-        reasons = ", ".join(f"{reason}: {rows}" for reason, rows in load.out_of_scope_reasons.items())
+        # The most frequent reasons (all of them are in `out_of_scope_reasons`).
+        items = list(load.out_of_scope_reasons.items())
+        reasons = ", ".join(f"{reason}: {rows}" for reason, rows in items[:MESSAGE_REASONS])
+        if len(items) > MESSAGE_REASONS:
+            others = sum(rows for _, rows in items[MESSAGE_REASONS:])
+            reasons += f", {len(items) - MESSAGE_REASONS} other reasons: {others}"
         message += f", {load.rows_out_of_scope} out of scope ({reasons})"
         if not load.rows_landed and not load.rows_quarantined:
             message += "; no row of this file is in the product's scope"
