@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import dagster as dg
 
@@ -35,6 +36,55 @@ def _instance() -> dg.DagsterInstance:
     if os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
+
+
+def landed_before(lake_dir: Path, source: str) -> tuple[int, str | None]:
+    """How many files of a source have landed (in any run), and when the latest one was loaded."""
+    import polars as pl
+
+    from dagster_project.ingest.landing import LANDED
+
+    folder = lake_dir / "audit" / "load_log" / source
+    if not folder.is_dir():
+        return 0, None
+    log = pl.read_parquet(folder / "*.parquet", columns=["status", "loaded_at"]).filter(
+        pl.col("status") == LANDED
+    )
+    latest = log["loaded_at"].max()
+    return log.height, (f"{latest:%Y-%m-%d %H:%M} UTC" if latest is not None else None)
+
+
+def refused_lines(materialized: list, lake_dir: Path) -> list[str]:
+    """Loud lines for every file refused in this run, and what its source's figures are now."""
+    from dagster_project.ingest.landing import REJECTED
+
+    lines = []
+    for event in materialized:
+        key = event.asset_key.to_user_string()
+        if not key.startswith("raw_"):
+            continue
+        files = getattr(event.materialization.metadata.get("files"), "value", None) or []
+        refused = [f for f in files if f.get("status") == REJECTED]
+        if not refused:
+            continue
+        source = key[4:]
+        for file in refused:
+            message = file["message"]
+            lines.append(
+                f"REFUSED {message if message.startswith(file['file']) else file['file'] + ': ' + message}"
+            )
+        count, latest = landed_before(lake_dir, source)
+        lines.append(
+            (
+                f"  => {source} figures are the PREVIOUS ones: nothing of the refused file(s) landed, "
+                f"so {source} data is that of its {count} landed file(s) (latest loaded {latest})"
+                if count
+                else f"  => NO {source} figures: nothing of the refused file(s) landed, and no {source} "
+                "file has landed before"
+            )
+            + "; the other sources are built and published as usual. Fix the file and run again."
+        )
+    return lines
 
 
 def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[str], bool]:
@@ -55,7 +105,14 @@ def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[s
                 f"{value['files_rejected']}, already loaded {value['files_skipped_already_loaded']}; "
                 f"rows read {value['rows_read']}, landed {value['rows_landed']}, "
                 f"quarantined {value['rows_quarantined']}"
+                + (f", out of scope {value['rows_out_of_scope']}" if value.get("rows_out_of_scope") else "")
             )
+            for reason, rows in (value.get("out_of_scope_reasons") or {}).items():
+                lines.append(f"            out of scope: {rows} {reason}")
+            if value.get("files_ignored"):
+                lines.append(
+                    f"            ignored (companion files, not data): {', '.join(value['files_ignored'])}"
+                )
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_failure_data:
             error = event.step_failure_data.error
@@ -67,19 +124,29 @@ def summarise(result: dg.ExecuteInProcessResult, seconds: float) -> tuple[list[s
     passed = sum(1 for e in evaluations if e.passed)
     failed = [e for e in evaluations if not e.passed]
     errors = [e for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
-    lines.append(f"checks: {passed} passed, {len(failed)} failed ({len(errors)} blocking)")
+    lines.append(f"checks: {passed} passed, {len(failed)} failed ({len(errors)} errors)")
     for evaluation in failed:
         lines.append(
             f"  FAILED {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
             f"[{evaluation.severity.value}] {evaluation.description or ''}"[:300]
         )
+    lines.extend(refused_lines(materialized, settings.lake_dir))
     ignored = unknown_folders(settings.inbox_dir, set(SOURCES))
     lines.append(
         f"inbox: {settings.inbox_dir}" + (f" (ignored folders: {', '.join(ignored)})" if ignored else "")
     )
     published = any(e.asset_key.to_user_string() == "serving_marts" for e in materialized)
+    stale = sorted(
+        e.asset_key.to_user_string()[4:]
+        for e in materialized
+        if e.asset_key.to_user_string().startswith("raw_")
+        and getattr(e.materialization.metadata.get("files_rejected"), "value", 0)
+    )
     if published:
-        lines.append(f"serving file: {settings.serving_path}")
+        lines.append(
+            f"serving file: {settings.serving_path}"
+            + (f" (published; previous figures for {', '.join(stale)}: file(s) refused)" if stale else "")
+        )
         lines.append(f"parquet marts: {settings.serving_dir / 'parquet'} (manifest.json beside it)")
         if any(e.asset_key.to_user_string() == "supply_risk_report" for e in materialized):
             lines.append(f"report: {report_path(settings)}")

@@ -14,7 +14,7 @@ from dagster_project.ingest.landing import ingest_source
 from dagster_project.lib import reference
 from dagster_project.lib.http import PullError
 from dagster_project.sources import census
-from dagster_project.sources.base import REJECT_REASON, SourceFileError
+from dagster_project.sources.base import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
 
 F = FIXTURES / "census"
 API = F / "api"
@@ -117,6 +117,31 @@ def test_bad_import_rows_each_get_their_reason():
         "CON_VAL_MO is not a number",
         "GEN_QY1_MO is not a number",
         None,
+    ]
+
+
+def test_lines_under_no_rare_earth_heading_are_out_of_scope_not_quarantined(tmp_path):
+    header = ["I_COMMODITY", "CTY_CODE", "CTY_NAME", "GEN_VAL_MO", "GEN_QY1_MO", "UNIT_QY1", "time"]
+    rows = [
+        ["1201900095", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # soybeans
+        ["1201900095", "9999", "NOWHERE", "1000", "10", "KG", "2025-03"],  # soybeans, unknown partner
+        ["1201900095", "5700", "CHINA", "(D)", "10", "KG", "2025-03"],  # soybeans, broken value
+        ["2846999999", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # unknown rare-earth line
+        ["2846908000", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # a rare-earth line
+        ["030111", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # HS6 seafood: out of scope
+        ["284690", "5700", "CHINA", "1000", "10", "KG", "2025-03"],  # a rare-earth aggregate
+    ]
+    path = tmp_path / "imports.json"
+    path.write_text(json.dumps([header, *rows]))
+    typed = _typed(path)
+    assert typed.select(OUT_OF_SCOPE, REJECT_REASON).rows() == [
+        ("not a rare-earth product line", None),
+        ("not a rare-earth product line", None),
+        (None, "GEN_VAL_MO is not a number"),
+        (None, "unknown product code 2846999999 for 2025"),
+        (None, None),
+        ("not a rare-earth product line", None),
+        (None, "I_COMMODITY 284690 is not a 10-digit code"),
     ]
 
 

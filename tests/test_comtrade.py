@@ -1,11 +1,13 @@
 """Comtrade parser: real-format fixtures, one trap each (see fixtures/comtrade/README.md)."""
 
+import json
+
 import polars as pl
 import pytest
 from conftest import FIXTURES
 
 from dagster_project.sources import comtrade
-from dagster_project.sources.base import REJECT_REASON, SourceFileError
+from dagster_project.sources.base import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
 
 F = FIXTURES / "comtrade"
 
@@ -69,12 +71,13 @@ def test_bad_rows_each_get_their_reason():
     assert reasons == [
         "primaryValue is not a number",
         "unknown partner code 999",
-        "unknown product code 999999 for 2023",
+        None,  # HS 999999 is under no rare-earth heading: out of scope, not quarantined
         "primaryValue is negative",
         "refMonth does not match freqCode (52 for A, 1-12 for M)",
         "unsupported flowCode XIP",
         None,
     ]
+    assert typed[OUT_OF_SCOPE].to_list() == [None, None, "not a rare-earth HS code", None, None, None, None]
 
 
 def test_csv_with_bom_and_python_booleans_reads_like_json():
@@ -103,3 +106,31 @@ def test_api_error_payload_is_an_error_not_empty_data(tmp_path):
     path.write_text('{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 5 seconds."}')
     with pytest.raises(SourceFileError, match=r'no "data" list \(the API said: Rate limit is exceeded'):
         comtrade.read(path)
+
+
+def test_total_and_non_rare_earth_codes_are_out_of_scope_aggregates_of_rare_earths_are_not(tmp_path):
+    record = {
+        "freqCode": "A",
+        "refYear": 2023,
+        "refMonth": 52,
+        "reporterCode": 842,
+        "flowCode": "M",
+        "partnerCode": 156,
+        "primaryValue": 1000,
+    }
+    codes = ["TOTAL", "120190", "1201", "2846", "28", "284690", "284699"]
+    rows = [dict(record, cmdCode=code) for code in codes]
+    rows.append(dict(record, cmdCode="120190", primaryValue="12,5"))  # broken as well as out of scope
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps({"data": rows}))
+    typed = comtrade.normalise(comtrade.read(path))
+    assert typed.select("cmd_code", OUT_OF_SCOPE, REJECT_REASON).rows() == [
+        ("TOTAL", "cmdCode TOTAL (all commodities)", None),
+        ("120190", "not a rare-earth HS code", None),
+        ("1201", "not a rare-earth HS code", None),
+        ("2846", None, "cmdCode 2846 is not an HS6 code"),
+        ("28", None, "cmdCode 28 is not an HS6 code"),
+        ("284690", None, None),
+        ("284699", None, "unknown product code 284699 for 2023"),
+        ("120190", None, "primaryValue is not a number"),
+    ]

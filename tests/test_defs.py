@@ -103,3 +103,54 @@ def test_dagster_definitions_validate():
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _load(status: str, **counts):
+    import datetime
+
+    from dagster_project.ingest import landing
+
+    return landing.FileLoad(
+        load_id=f"gacc-{status}",
+        source="gacc",
+        source_file=f"gacc/exports/{status}.csv",
+        file_sha256="0" * 64,
+        file_bytes=1,
+        loaded_at=datetime.datetime(2026, 12, 1),
+        status=status,
+        message=f"gacc/exports/{status}.csv: the problem" if status == "rejected" else "",
+        **counts,
+    )
+
+
+def test_rows_out_of_scope_raise_no_warning_and_a_refused_file_fails_its_check_without_blocking():
+    from dagster_project.ingest import assets, landing
+    from dagster_project.sources import SOURCES
+
+    spec = SOURCES["gacc"]
+    scoped_out = _load(
+        "landed",
+        rows_read=40,
+        rows_out_of_scope=40,
+        out_of_scope_reasons={"not a rare-earth product line": 40},
+    )
+    report = landing.SourceLoadReport(source="gacc", loads=[scoped_out])
+    gx, quarantine = assets._check_results(spec, report)
+    assert gx.passed and quarantine.passed
+    assert quarantine.metadata["rows_out_of_scope"].value == 40
+    meta = assets._materialization_metadata(report, "/inbox/gacc")
+    assert meta["rows_out_of_scope"].value == 40
+    assert meta["out_of_scope_reasons"].value == {"not a rare-earth product line": 40}
+
+    report.loads.append(_load("landed", rows_read=3, rows_landed=2, rows_quarantined=1))
+    report.loads.append(_load("rejected"))
+    gx, quarantine = assets._check_results(spec, report)
+    assert not quarantine.passed and quarantine.metadata["rows_quarantined"].value == 1
+    assert not gx.passed and gx.severity.value == "ERROR"
+    assert gx.description == (
+        "1 file(s) refused: gacc/exports/rejected.csv: the problem; nothing of it landed: the gacc "
+        "figures stay those of its files landed before, and the other sources still build and publish"
+    )
+    # not blocking: one source's refused file does not stop the other sources' build and publish
+    checks = {c.name: c for c in assets.build_ingest_asset(spec).check_specs}
+    assert (checks["gx_suite"].blocking, checks["no_rows_quarantined"].blocking) == (False, False)

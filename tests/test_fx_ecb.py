@@ -8,7 +8,7 @@ from conftest import FIXTURES, SAMPLES, drop
 
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import fx
-from dagster_project.sources.base import REJECT_REASON, SourceFileError
+from dagster_project.sources.base import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
 
 F = FIXTURES / "fx"
 HIST = F / "eurofxref_hist_2025_slice.csv"
@@ -75,13 +75,14 @@ def test_cross_rates_through_the_usd_column():
     assert day["period"].unique().to_list() == ["2025-01"]
 
 
-def test_missing_quotes_and_a_day_without_usd_are_quarantined():
+def test_missing_quotes_and_a_day_without_usd_are_out_of_scope_not_quarantined():
     typed = _typed(HIST.name)
-    bad = typed.filter(pl.col(REJECT_REASON).is_not_null())
-    assert bad.select("_source_row", "rate_date", "currency", REJECT_REASON).rows() == [
+    assert typed[REJECT_REASON].null_count() == typed.height
+    missing = typed.filter(pl.col(OUT_OF_SCOPE).is_not_null())
+    assert missing.select("_source_row", "rate_date", "currency", OUT_OF_SCOPE).rows() == [
         (2034, datetime.date(2025, 1, 9), "INR", "no rate quoted (N/A)"),
         *[
-            (4000 + column, datetime.date(2025, 1, 7), currency, "no USD rate that day")
+            (4000 + column, datetime.date(2025, 1, 7), currency, "no USD rate quoted that day (N/A)")
             for column, currency in (
                 (2, "EUR"),
                 (3, "JPY"),
@@ -95,7 +96,7 @@ def test_missing_quotes_and_a_day_without_usd_are_quarantined():
         ],
         (6035, datetime.date(2025, 1, 3), "KRW", "no rate quoted (N/A)"),
     ]
-    assert typed[REJECT_REASON].null_count() == 54
+    assert typed[OUT_OF_SCOPE].null_count() == 54
 
 
 def test_ecb_one_day_file_with_spaces_and_long_date():
@@ -120,6 +121,17 @@ def test_usd_cell_that_is_not_a_number(tmp_path):
     )
     typed = fx.normalise(fx.read(path))
     assert typed[REJECT_REASON].unique().to_list() == ["USD rate 1.03O4 is not a positive number"]
+    assert typed[OUT_OF_SCOPE].null_count() == typed.height
+
+
+def test_a_bad_date_is_quarantined_even_on_a_day_without_quotes(tmp_path):
+    lines = HIST.read_text().splitlines()
+    day = next(line for line in lines if line.startswith("2025-01-07,"))  # USD N/A that day
+    path = tmp_path / "eurofxref-hist.csv"
+    path.write_text("\n".join([lines[0], day.replace("2025-01-07,", "2025-13-07,")]) + "\n")
+    typed = fx.normalise(fx.read(path))
+    assert typed[REJECT_REASON].unique().to_list() == ["date 2025-13-07 is not yyyy-mm-dd"]
+    assert typed[OUT_OF_SCOPE].null_count() == typed.height
 
 
 @pytest.mark.parametrize(
@@ -157,13 +169,14 @@ def test_lands_ecb_slice_and_the_sample_with_the_gx_suite_passing(workspace):
             load.rows_read,
             load.rows_landed,
             load.rows_quarantined,
+            load.rows_out_of_scope,
         )
         for load in report.loads
     }
     assert counts == {
-        "fx/eurofxref_hist_2025_slice.csv": ("landed", True, 64, 54, 10),
-        "fx/eurofxref_daily.csv": ("landed", True, 8, 8, 0),
-        "fx/fx_rates_2020_2025.csv": ("landed", True, 3132, 3132, 0),
+        "fx/eurofxref_hist_2025_slice.csv": ("landed", True, 64, 54, 0, 10),
+        "fx/eurofxref_daily.csv": ("landed", True, 8, 8, 0, 0),
+        "fx/fx_rates_2020_2025.csv": ("landed", True, 3132, 3132, 0, 0),
     }
     landed = pl.read_parquet(workspace["lake"] / "raw" / "fx" / "**" / "*.parquet")
     assert landed.group_by("rate_source").len().sort("rate_source").rows() == [
@@ -171,9 +184,18 @@ def test_lands_ecb_slice_and_the_sample_with_the_gx_suite_passing(workspace):
         ("ecb_cross", 62),
     ]
     (hist_load,) = [load for load in report.loads if load.source_file.endswith("slice.csv")]
-    quarantine = pl.read_parquet(workspace["lake"] / "quarantine" / "fx" / f"{hist_load.load_id}.parquet")
-    # each quarantined row keeps the cells it came from, once
-    assert quarantine.height == 10
-    assert quarantine.filter(pl.col("_source_row") == 2034).select(
-        "date", "currency", "ecb_quote", "ecb_usd_per_eur", "_reject_reason"
+    assert hist_load.out_of_scope_reasons == {
+        "no USD rate quoted that day (N/A)": 8,
+        "no rate quoted (N/A)": 2,
+    }
+    assert hist_load.message == (
+        "54 rows landed, 0 quarantined, 10 out of scope "
+        "(no USD rate quoted that day (N/A): 8, no rate quoted (N/A): 2)"
+    )
+    assert not (workspace["lake"] / "quarantine" / "fx" / f"{hist_load.load_id}.parquet").exists()
+    kept = pl.read_parquet(workspace["lake"] / "out_of_scope" / "fx" / f"{hist_load.load_id}.parquet")
+    # each row out of scope keeps the cells it came from, once, with its reason
+    assert kept.height == 10
+    assert kept.filter(pl.col("_source_row") == 2034).select(
+        "date", "currency", "ecb_quote", "ecb_usd_per_eur", "_out_of_scope"
     ).rows() == [("2025-01-09", "INR", "N/A", "1.0305", "no rate quoted (N/A)")]

@@ -601,3 +601,35 @@ def test_spec_revision_key_and_suite_cover_the_landing_schema():
     assert gacc.SPEC.suffixes == (".csv", ".xlsx")
     (columns,) = [kw["column_set"] for name, kw in gacc.suite() if name == "ExpectTableColumnsToMatchSet"]
     assert columns == [*gacc.LANDING_SCHEMA, *gacc.SPEC.derived_for_validation]
+
+
+def test_lines_under_no_rare_earth_heading_are_out_of_scope_at_any_code_level(tmp_path):
+    from dagster_project.sources.base import OUT_OF_SCOPE
+
+    header = ",".join(
+        [gacc.PERIOD, gacc.PRODUCT_CODE, gacc.PRODUCT_NAME, gacc.PARTNER_CODE, gacc.PARTNER_NAME]
+        + [gacc.QUANTITY_1, gacc.UNIT_1, gacc.QUANTITY_2, gacc.UNIT_2, "人民币"]
+    )
+    lines = [
+        "202503,12019019,转基因黄大豆,502,美国,1000,千克,0,?,4000",  # soybeans, 8 digits
+        "202503,1201,大豆,502,美国,1000,千克,0,?,4000",  # soybeans at heading level
+        "202503,12019019,转基因黄大豆,999,无此国,1000,千克,0,?,4000",  # unknown partner: still out of scope
+        "202503,12019019,转基因黄大豆,502,美国,1000,千克,0,?,4.000.0",  # broken value: quarantined
+        "202503,2846,稀土化合物,502,美国,1000,千克,,,4000",  # a rare-earth aggregate: quarantined
+        "202503,28469999,未知稀土,502,美国,1000,千克,,,4000",  # unknown rare-earth line: quarantined
+        "202503,28469015,氧化镝,502,美国,1000,千克,,,4000",  # a rare-earth line: lands
+    ]
+    path = tmp_path / "exports" / "mixed.csv"
+    path.parent.mkdir()
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    typed = _typed(path)
+    scope = "not a rare-earth product line"
+    assert typed.select(OUT_OF_SCOPE, REJECT_REASON).rows() == [
+        (scope, None),
+        (scope, None),
+        (scope, None),
+        (None, "人民币 value 4.000.0 is not a number"),
+        (None, "product code 2846 is not an 8- or 10-digit national code"),
+        (None, "unknown product code 28469999 for 2025"),
+        (None, None),
+    ]

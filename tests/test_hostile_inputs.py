@@ -25,6 +25,7 @@ import polars as pl
 import pytest
 from conftest import FIXTURES
 
+from dagster_project.ingest import landing
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import SOURCES
 from dagster_project.sources.base import SourceFileError
@@ -41,16 +42,24 @@ class Prefix(str):
 
 def rejected(message: str) -> tuple:
     """Unreadable: nothing read, nothing landed, one message naming the file."""
-    return ("rejected", message, 0, 0, 0, {})
+    return ("rejected", message, 0, 0, 0, {}, {})
 
 
 def gx_rejected(message: str, rows: int, reasons: dict[int, str]) -> tuple:
     """Read, but the file failed its GX suite: every row is kept in quarantine, none lands."""
-    return ("rejected", message, rows, 0, rows, reasons)
+    return ("rejected", message, rows, 0, rows, reasons, {})
 
 
-def landed(read: int, landed_rows: int, quarantined: int, reasons: dict[int, str]) -> tuple:
-    return ("landed", None, read, landed_rows, quarantined, reasons)
+def landed(
+    read: int,
+    landed_rows: int,
+    quarantined: int,
+    reasons: dict[int, str],
+    out_of_scope: dict[int, str] | None = None,
+) -> tuple:
+    """Read and landed; `out_of_scope`: the rows counted apart (row → reason), neither landed nor
+    quarantined."""
+    return ("landed", None, read, landed_rows, quarantined, reasons, out_of_scope or {})
 
 
 UTF8_ONLY = "re-save the file as UTF-8"
@@ -224,7 +233,8 @@ CASES: list[tuple[str, str, tuple]] = [
     (
         "gacc",
         "exports/unknown_codes.csv",
-        landed(3, 1, 2, {1: "unknown partner code 999", 2: "unknown product code 99999999 for 2025"}),
+        # 99999999 is under no rare-earth heading: out of scope, not an unknown rare-earth product
+        landed(3, 1, 1, {1: "unknown partner code 999"}, {2: "not a rare-earth product line"}),
     ),
     (
         "gacc",
@@ -472,7 +482,7 @@ def _ingest_and_check(source: str, inbox: Path, lake: Path, hostile: str, good: 
     assert sorted(loads) == sorted([hostile, *good]), "every file gets exactly one load"
     raw = pl.read_parquet(lake / "raw" / source / "**" / "*.parquet")
     for load in report.loads:
-        assert load.rows_read == load.rows_landed + load.rows_quarantined, load
+        assert load.rows_read == load.rows_landed + load.rows_quarantined + load.rows_out_of_scope, load
         log = pl.read_parquet(lake / "audit" / "load_log" / source / f"{load.load_id}.parquet")
         assert log.to_dicts() == [load.record()]
         assert raw.filter(pl.col("_source_file") == load.source_file).height == load.rows_landed
@@ -496,6 +506,13 @@ def _quarantine(lake: Path, source: str, load_id: str) -> dict[int, str]:
     return dict(pl.read_parquet(path).select("_source_row", "_reject_reason").rows())
 
 
+def _out_of_scope(lake: Path, source: str, load_id: str) -> dict[int, str]:
+    path = landing.out_of_scope_path(lake, source, load_id)
+    if not path.exists():
+        return {}
+    return dict(pl.read_parquet(path).select("_source_row", "_out_of_scope").rows())
+
+
 def _check_message(message: str, expected: str) -> None:
     if isinstance(expected, Prefix):
         assert message.startswith(expected), message
@@ -510,7 +527,7 @@ def test_hostile_input_gets_a_clear_answer_and_nothing_is_lost(tmp_path, source,
     good = _good_files(source, inbox)
     load = _ingest_and_check(source, inbox, lake, f"{source}/{name}", good)
 
-    status, message, read, landed_rows, quarantined, reasons = expected
+    status, message, read, landed_rows, quarantined, reasons, out_of_scope = expected
     assert (load.status, load.rows_read, load.rows_landed, load.rows_quarantined) == (
         status,
         read,
@@ -521,12 +538,15 @@ def test_hostile_input_gets_a_clear_answer_and_nothing_is_lost(tmp_path, source,
         _check_message(load.message, message)
         assert load.message.startswith(f"{source}/{name}: "), "a rejection names the file"
     else:
-        assert load.message == (
+        assert load.message == landing.landed_message(load)
+        assert load.message.startswith(
             f"{landed_rows} rows landed, {quarantined} quarantined"
             if read
             else "no data rows (header only or empty list)"
         )
     assert _quarantine(lake, source, load.load_id) == reasons
+    assert _out_of_scope(lake, source, load.load_id) == out_of_scope
+    assert load.rows_out_of_scope == len(out_of_scope)
     # The raw text of a quarantined row is kept, so it can be fixed and sent again.
     if reasons:
         kept = pl.read_parquet(lake / "quarantine" / source / f"{load.load_id}.parquet")

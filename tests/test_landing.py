@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from conftest import FIXTURES, drop
 
 from dagster_project.ingest.landing import ingest_source
@@ -42,16 +43,28 @@ def test_lands_partitioned_by_period_with_lineage(workspace):
 def test_bad_rows_go_to_quarantine_with_reason_and_rows_add_up(workspace):
     drop(workspace["inbox"], "comtrade", FIXTURES / "comtrade" / "bad_rows.json")
     (load,) = _ingest(workspace).loads
-    assert (load.rows_read, load.rows_landed, load.rows_quarantined) == (7, 1, 6)
+    # HS 999999 (row 3) is under no rare-earth heading: counted out of scope, not quarantined
+    assert (load.rows_read, load.rows_landed, load.rows_quarantined, load.rows_out_of_scope) == (7, 1, 5, 1)
+    assert load.out_of_scope_reasons == {"not a rare-earth HS code": 1}
     quarantine = pl.read_parquet(workspace["lake"] / "quarantine" / "comtrade" / f"{load.load_id}.parquet")
-    assert quarantine.height == 6
+    assert quarantine.height == 5
+    assert 3 not in quarantine["_source_row"].to_list()
     assert quarantine.filter(pl.col("_source_row") == 2)["_reject_reason"].to_list() == [
         "unknown partner code 999"
     ]
     # the raw text is kept as it was, so the row can be fixed and re-sent
     assert quarantine.filter(pl.col("_source_row") == 1)["primaryValue"].to_list() == ["12,5x"]
     log = pl.read_parquet(workspace["lake"] / "audit" / "load_log" / "comtrade" / f"{load.load_id}.parquet")
-    assert log.select("status", "rows_read", "rows_landed", "rows_quarantined").row(0) == ("landed", 7, 1, 6)
+    assert log.select("status", "rows_read", "rows_landed", "rows_quarantined", "rows_out_of_scope").row(
+        0
+    ) == (
+        "landed",
+        7,
+        1,
+        5,
+        1,
+    )
+    assert log["out_of_scope_reasons"].to_list() == ['{"not a rare-earth HS code": 1}']
 
 
 def test_loading_the_same_bytes_again_changes_nothing(workspace):
@@ -129,3 +142,30 @@ def test_a_temporary_renamed_by_a_concurrent_load_is_not_an_error(tmp_path, monk
     listed = [gone]
     monkeypatch.setattr(type(root), "rglob", lambda self, pattern: iter(listed))
     assert landing_module.remove_stale_temporaries(root) == 0
+
+
+def test_a_landed_message_names_the_most_frequent_out_of_scope_reasons():
+    import datetime
+
+    from dagster_project.ingest import landing
+
+    load = landing.FileLoad(
+        load_id="usgs-0",
+        source="usgs",
+        source_file="usgs/table.csv",
+        file_sha256="0" * 64,
+        file_bytes=1,
+        loaded_at=datetime.datetime(2026, 12, 1),
+        status=landing.LANDED,
+        rows_read=20,
+        rows_landed=2,
+        rows_out_of_scope=18,
+        out_of_scope_reasons={"a": 8, "b": 4, "c": 3, "d": 2, "e": 1},
+    )
+    assert landing.landed_message(load) == (
+        "2 rows landed, 0 quarantined, 18 out of scope (a: 8, b: 4, c: 3, 2 other reasons: 3)"
+    )
+    landing.check_balance(load)
+    load.rows_out_of_scope = 17
+    with pytest.raises(AssertionError, match="rows_read 20 != 19"):
+        landing.check_balance(load)

@@ -148,7 +148,7 @@ def test_running_twice_changes_no_figure(samples_run):
     assert query(serving, "select count(*) from audit.load_log") == [(20,)]
 
 
-def test_fixtures_end_to_end_revision_and_blocking_check(workspace, tmp_path):
+def test_fixtures_end_to_end_revision_and_a_refused_file(workspace, tmp_path):
     inbox, serving = workspace["inbox"], workspace["data"] / "serving" / "ree.duckdb"
     drop(inbox, "comtrade", FIXTURES / "comtrade" / "us_imports_2023_traps.json")
     drop(inbox, "prices", FIXTURES / "prices" / "price_sheet_traps.csv")
@@ -220,16 +220,53 @@ def test_fixtures_end_to_end_revision_and_blocking_check(workspace, tmp_path):
     ) == [("CHN", 700000.0), ("CHN", 700000.0), ("WLD", 700000.0)]
     assert query(serving, "select count(*) from audit.load_log where source = 'comtrade'") == [(2,)]
 
-    # A file that fails its GX suite blocks publish: the serving file keeps the previous version.
-    before = serving.read_bytes()
+    # One source's refused file blocks only itself: a Comtrade file that fails its GX suite lands
+    # nothing (the Comtrade figures stay the previous ones), while a good GACC file of the same run
+    # is built and published, and the run summary names the refused file loudly.
+    from dagster_project.run import summarise
+
+    comtrade_before = query(
+        serving, "select * from marts.fct_trade_flows where source = 'comtrade' order by all"
+    )
     payload = json.loads((FIXTURES / "comtrade" / "china_exports_2024_monthly_and_annual.json").read_text())
     payload["data"].append(payload["data"][0])
     (inbox / "comtrade" / "duplicated.json").write_text(json.dumps(payload))
-    blocked = run_everything()
-    assert not blocked.success
-    failed = [e for e in blocked.get_asset_check_evaluations() if not e.passed]
+    drop(inbox, "gacc/exports", FIXTURES / "gacc" / "exports" / "rare_earth_exports_202503_usd.csv")
+    partly = run_everything()
+    assert partly.success
+    failed = [e for e in partly.get_asset_check_evaluations() if not e.passed]
     assert [(e.asset_key.to_user_string(), e.check_name) for e in failed] == [("raw_comtrade", "gx_suite")]
-    materialized = {e.asset_key.to_user_string() for e in blocked.get_asset_materialization_events()}
-    assert "serving_marts" not in materialized
-    assert serving.read_bytes() == before
+    assert failed[0].severity == dg.AssetCheckSeverity.ERROR
+    assert failed[0].description.startswith("1 file(s) refused: comtrade/duplicated.json: failed GX suite")
+    materialized = {e.asset_key.to_user_string() for e in partly.get_asset_materialization_events()}
+    assert {"serving_marts", "supply_risk_report"} <= materialized
+    # the GACC update is published (the file's 美元 rows of 2025-03: USA 646,000 kg of 8505111000
+    # for USD 21,271,153; JPN 150 kg of 28053012 for USD 44,250)
+    assert query(
+        serving,
+        "select partner_iso3, sum(net_weight_kg), sum(value_usd) from marts.fct_trade_flows "
+        "where source = 'gacc' and period_start = date '2025-03-01' and partner_iso3 in ('USA', 'JPN') "
+        "group by 1 order by 1",
+    ) == [("JPN", 150.0, 44250.0), ("USA", 646000.0, 21271153.0)]
+    # the Comtrade figures are the previous ones, and the load log says why
+    assert (
+        query(serving, "select * from marts.fct_trade_flows where source = 'comtrade' order by all")
+        == comtrade_before
+    )
+    assert query(
+        serving, "select status from audit.load_log where source_file = 'comtrade/duplicated.json'"
+    ) == [("rejected",)]
+    lines, ok = summarise(partly, 1.0)
+    assert ok
+    refused = [line for line in lines if line.startswith("REFUSED ")]
+    assert len(refused) == 1
+    assert refused[0].startswith(
+        "REFUSED comtrade/duplicated.json: failed GX suite: expect_compound_columns_to_be_unique"
+    )
+    after = lines[lines.index(refused[0]) + 1]
+    assert after.startswith(
+        "  => comtrade figures are the PREVIOUS ones: nothing of the refused file(s) landed, so "
+        "comtrade data is that of its 2 landed file(s)"
+    )
+    assert any(line.endswith("(published; previous figures for comtrade: file(s) refused)") for line in lines)
     shutil.rmtree(tmp_path / "unused", ignore_errors=True)

@@ -38,14 +38,23 @@ def _both_ways(source: str, inbox: Path, work: Path, monkeypatch) -> tuple:
 def _assert_same(whole, streamed, work: Path) -> None:
     assert len(whole.loads) == len(streamed.loads) > 0
     for a, b in zip(whole.loads, streamed.loads, strict=True):
-        fields = ("status", "rows_read", "rows_landed", "rows_quarantined", "periods", "gx_success")
+        fields = (
+            "status",
+            "rows_read",
+            "rows_landed",
+            "rows_quarantined",
+            "rows_out_of_scope",
+            "out_of_scope_reasons",
+            "periods",
+            "gx_success",
+        )
         assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], a.source_file
         if a.status == landing.LANDED or a.gx_success is False:
             assert a.message == b.message
             assert a.gx_failed == b.gx_failed or [f["expectation"] for f in a.gx_failed] == [
                 f["expectation"] for f in b.gx_failed
             ]
-    for kind in ("raw", "quarantine"):
+    for kind in ("raw", "quarantine", "out_of_scope"):
         files = {
             side: sorted(p.relative_to(work / side) for p in (work / side / kind).rglob("*.parquet"))
             for side in ("whole", "streamed")
@@ -92,6 +101,67 @@ def test_every_gacc_csv_fixture_lands_the_same_streamed(tmp_path, monkeypatch):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(file, target)
     _assert_same(*_both_ways("gacc", inbox, tmp_path / "lakes", monkeypatch), tmp_path / "lakes")
+
+
+GACC_SAMPLE = SAMPLES / "gacc" / "exports" / "china_exports_2025_01-02.csv"
+SOYBEANS = '202501-02,12019019,转基因黄大豆,502,美国,"1,000",千克,0,?,"4,000"'
+
+
+def _with_soybeans(path: Path, *, duplicate_a_row: bool = False, bad_soybean_value: bool = False) -> Path:
+    """The GACC sample (GBK, CRLF) with three soybean lines (out of scope) after its third row."""
+    lines = GACC_SAMPLE.read_text(encoding="gb18030").splitlines()
+    soybeans = [SOYBEANS.replace("502,美国", code) for code in ("502,美国", "410,巴西", "402,阿根廷")]
+    if bad_soybean_value:
+        soybeans[2] = soybeans[2].replace('"4,000"', '"4.000.0"')
+    body = lines[1:] + ([lines[1]] if duplicate_a_row else [])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        "".join(f"{line}\r\n" for line in [lines[0], *body[:3], *soybeans, *body[3:]]).encode("gb18030")
+    )
+    return path
+
+
+def test_lines_out_of_scope_are_counted_apart_the_same_streamed(tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "BATCH_ROWS", 4)
+    inbox = tmp_path / "inbox"
+    _with_soybeans(inbox / "gacc" / "exports" / "with_soybeans.csv")
+    _with_soybeans(inbox / "gacc" / "exports" / "bad_soybean.csv", bad_soybean_value=True)
+    whole, streamed = _both_ways("gacc", inbox, tmp_path / "lakes", monkeypatch)
+    _assert_same(whole, streamed, tmp_path / "lakes")
+    sample_rows = len(GACC_SAMPLE.read_text(encoding="gb18030").splitlines()) - 1
+    by_file = {load.source_file: load for load in streamed.loads}
+    good = by_file["gacc/exports/with_soybeans.csv"]
+    assert (good.rows_read, good.rows_landed, good.rows_quarantined, good.rows_out_of_scope) == (
+        sample_rows + 3,
+        sample_rows,
+        0,
+        3,
+    )
+    assert good.out_of_scope_reasons == {"not a rare-earth product line": 3}
+    kept = pl.read_parquet(
+        tmp_path / "lakes" / "streamed" / "out_of_scope" / "gacc" / f"{good.load_id}.parquet"
+    )
+    assert kept.select("_source_row", "贸易伙伴名称", "_out_of_scope").rows() == [
+        (4, "美国", "not a rare-earth product line"),
+        (5, "巴西", "not a rare-earth product line"),
+        (6, "阿根廷", "not a rare-earth product line"),
+    ]
+    # a soybean line whose value is not a number is broken, not merely out of scope
+    bad = by_file["gacc/exports/bad_soybean.csv"]
+    assert (bad.rows_quarantined, bad.rows_out_of_scope) == (1, 2)
+
+
+def test_a_file_failing_gx_keeps_its_out_of_scope_rows_apart_the_same_streamed(tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "BATCH_ROWS", 4)
+    inbox = tmp_path / "inbox"
+    _with_soybeans(inbox / "gacc" / "exports" / "dup.csv", duplicate_a_row=True)
+    whole, streamed = _both_ways("gacc", inbox, tmp_path / "lakes", monkeypatch)
+    _assert_same(whole, streamed, tmp_path / "lakes")
+    (load,) = streamed.loads
+    assert load.status == landing.REJECTED and load.gx_success is False
+    assert load.rows_out_of_scope == 3
+    assert load.rows_quarantined == load.rows_read - 3
+    assert load.rows_landed == 0
 
 
 def _japan_rows() -> tuple[list[str], list[list[str]]]:

@@ -331,5 +331,5 @@ def test_wide_blank_rows_and_empty_trailing_columns_are_skipped_and_an_empty_sou
     ]
     assert (
         typed["_out_of_scope"].to_list()
-        == ["silve is not a rare earth, yttrium or scandium (World Mine Production and Reserves)"] * 2
+        == ["commodity other than rare earths, yttrium or scandium (World Mine Production and Reserves)"] * 2
     )

@@ -34,11 +34,8 @@ LANDS = {
     "MCS2024_Fig2_Net_Import_Reliance.csv": (291, 276),  # 63 NIR + 228 listed sources; 15 in scope
     "MCS2024_Fig3_Major_Import_Sources.csv": (43, 43),  # a count over all commodities
 }
-REFUSED = {
-    "MCS_2024_Data_Release_Revision_File_2024-03-06.txt": "unsupported file type '.txt'; usgs takes "
-    "the MCS data-release .csv",
-    "mcs2024-raree_meta.xml": "unsupported file type '.xml'; usgs takes the MCS data-release .csv",
-}
+# What a data release ships beside its CSVs: not data, so neither loaded nor refused.
+COMPANIONS = ["MCS_2024_Data_Release_Revision_File_2024-03-06.txt", "mcs2024-raree_meta.xml"]
 
 
 def _typed(name: str) -> pl.DataFrame:
@@ -52,7 +49,7 @@ def _one(frame: pl.DataFrame, **where) -> dict:
 
 
 def test_the_real_folder_holds_exactly_the_files_tested():
-    assert {p.name for p in REAL.iterdir()} == set(LANDS) | set(REFUSED)
+    assert {p.name for p in REAL.iterdir()} == set(LANDS) | set(COMPANIONS)
 
 
 @pytest.mark.parametrize("name", sorted(LANDS))
@@ -60,13 +57,14 @@ def test_each_real_file_lands_whole_with_the_gx_suite_passing(workspace, name):
     drop(workspace["inbox"], "usgs", REAL / name)
     (load,) = ingest_source(usgs.SPEC, inbox_dir=workspace["inbox"], lake_dir=workspace["lake"]).loads
     rows, out_of_scope = LANDS[name]
-    assert (load.status, load.gx_success, load.rows_read, load.rows_landed, load.rows_quarantined) == (
-        "landed",
-        True,
-        rows,
-        rows,
-        0,
-    ), load.message
+    assert (
+        load.status,
+        load.gx_success,
+        load.rows_read,
+        load.rows_landed,
+        load.rows_quarantined,
+        load.rows_out_of_scope,
+    ) == ("landed", True, rows, rows - out_of_scope, 0, out_of_scope), load.message
     typed = _typed(name)
     assert typed[OUT_OF_SCOPE].drop_nulls().len() == out_of_scope
     # Out of scope is never in scope's place: every rare-earth row is in scope and vice versa.
@@ -74,11 +72,19 @@ def test_each_real_file_lands_whole_with_the_gx_suite_passing(workspace, name):
     assert typed[REJECT_REASON].null_count() == typed.height
 
 
-@pytest.mark.parametrize(("name", "reason"), sorted(REFUSED.items()))
-def test_companion_files_are_refused_with_their_reason(name, reason):
-    with pytest.raises(SourceFileError) as raised:
-        usgs.read(REAL / name)
-    assert str(raised.value) == f"{name}: {reason}"
+def test_companion_files_are_ignored_not_refused(workspace):
+    drop(workspace["inbox"], "usgs", *(REAL / name for name in COMPANIONS))
+    drop(workspace["inbox"], "usgs", REAL / "mcs2024-raree_salient.csv")
+    said: list[str] = []
+    report = ingest_source(
+        usgs.SPEC, inbox_dir=workspace["inbox"], lake_dir=workspace["lake"], progress=said.append
+    )
+    assert sorted(report.ignored) == sorted(f"usgs/{name}" for name in COMPANIONS)
+    assert [load.status for load in report.loads] == ["landed"]
+    assert sum("ignored (a companion file, not data)" in line for line in said) == 2
+    # Read directly (not through the inbox), they are still not data.
+    with pytest.raises(SourceFileError, match="unsupported file type '.xml'"):
+        usgs.read(REAL / "mcs2024-raree_meta.xml")
 
 
 def test_salient_mcs2024_imports_prices_and_net_import_reliance():
@@ -230,7 +236,7 @@ def test_table5_rare_earths_row_and_out_of_scope_minerals():
         "less_than",
     )
     assert _one(typed, commodity="Aluminum (bauxite)", statistic="Net import reliance")[OUT_OF_SCOPE] == (
-        "Aluminum (bauxite) is not a rare earth, yttrium or scandium (Table 5—Salient Statistics for "
+        "commodity other than rare earths, yttrium or scandium (Table 5—Salient Statistics for "
         "Critical Minerals)"
     )
 

@@ -5,6 +5,8 @@ Layout under `$REE_DATA_DIR/lake/`:
   raw/<source>/period=<p>/<load_id>.parquet      typed rows with lineage columns
   raw/<source>/_schema.parquet                   zero rows: keeps the dataset readable when empty
   quarantine/<source>/<load_id>.parquet          rejected rows, raw strings + `_reject_reason`
+  out_of_scope/<source>/<load_id>.parquet        rows outside the product's scope, raw strings +
+                                                 `_out_of_scope` (the reason), kept for debugging
   audit/load_log/<source>/<load_id>.parquet      one record per file load (the commit marker)
   audit/load_log/<source>/_schema.parquet        zero rows, as for raw
 
@@ -15,11 +17,20 @@ between the data and the record harmless, and the next run redoes that file.
 
 `load_id` is derived from the source and the file's content hash, so loading the same bytes again
 is recognised and skipped, whatever the file is called.
+
+Every row read is accounted for exactly once: `rows_read = rows_landed + rows_quarantined +
+rows_out_of_scope`. A row out of scope (`normalise` set `_out_of_scope`: a product line that is
+not a rare-earth line, a `TOTAL` commodity, a missing FX quote) is well-formed but not the
+product's data: it is neither landed nor quarantined, and does not raise the quarantine warning;
+its count per reason is in the load record (`out_of_scope_reasons`, JSON). A row with a reject
+reason is quarantined whatever `_out_of_scope` says. When a file fails its GX suite, its in-scope
+rows go to quarantine and its out-of-scope rows stay out of scope (the suite never saw them).
 """
 
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import hashlib
 import json
 import os
@@ -34,7 +45,15 @@ import polars as pl
 
 from dagster_project.ingest import streaming
 from dagster_project.lib.faults import pause_point
-from dagster_project.sources.base import REJECT_REASON, ROW_NUMBER, Frame, SourceFileError, SourceSpec
+from dagster_project.lib.storage import write_error
+from dagster_project.sources.base import (
+    OUT_OF_SCOPE,
+    REJECT_REASON,
+    ROW_NUMBER,
+    Frame,
+    SourceFileError,
+    SourceSpec,
+)
 
 LINEAGE_SCHEMA: dict[str, pl.DataType] = {
     "_source_file": pl.String,
@@ -53,6 +72,8 @@ LOAD_LOG_SCHEMA: dict[str, pl.DataType] = {
     "rows_read": pl.Int64,
     "rows_landed": pl.Int64,
     "rows_quarantined": pl.Int64,
+    "rows_out_of_scope": pl.Int64,
+    "out_of_scope_reasons": pl.String,
     "periods": pl.String,
     "message": pl.String,
     "gx_success": pl.Boolean,
@@ -65,6 +86,8 @@ IGNORED_NAMES = ("README", "readme")
 # A live pull saves `<payload>.request.json` beside the payload: the request it made (no key).
 REQUEST_SUFFIX = ".request.json"
 STALE_TEMP_SECONDS = 3600
+# Out-of-scope reasons named in a load's message, most frequent first.
+MESSAGE_REASONS = 3
 
 
 @dataclass
@@ -79,6 +102,9 @@ class FileLoad:
     rows_read: int = 0
     rows_landed: int = 0
     rows_quarantined: int = 0
+    rows_out_of_scope: int = 0
+    # reason → rows, for the rows counted out of scope
+    out_of_scope_reasons: dict[str, int] = field(default_factory=dict)
     periods: list[str] = field(default_factory=list)
     message: str = ""
     gx_success: bool | None = None
@@ -87,8 +113,17 @@ class FileLoad:
 
     def record(self) -> dict:
         return {
-            **{k: getattr(self, k) for k in LOAD_LOG_SCHEMA if k not in ("periods", "gx_failed")},
+            **{
+                k: getattr(self, k)
+                for k in LOAD_LOG_SCHEMA
+                if k not in ("periods", "gx_failed", "out_of_scope_reasons")
+            },
             "periods": ",".join(self.periods),
+            "out_of_scope_reasons": (
+                json.dumps(self.out_of_scope_reasons, ensure_ascii=False, sort_keys=True)
+                if self.out_of_scope_reasons
+                else None
+            ),
             "gx_failed": json.dumps(self.gx_failed, ensure_ascii=False) if self.gx_failed else None,
         }
 
@@ -98,6 +133,8 @@ class SourceLoadReport:
     source: str
     loads: list[FileLoad] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # Companion files (SourceSpec.companions) seen in the inbox and left alone.
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -110,6 +147,17 @@ class SourceLoadReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(load.rows_quarantined for load in self.loads)
+
+    @property
+    def rows_out_of_scope(self) -> int:
+        return sum(load.rows_out_of_scope for load in self.loads)
+
+    def out_of_scope_reasons(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for load in self.loads:
+            for reason, rows in load.out_of_scope_reasons.items():
+                totals[reason] = totals.get(reason, 0) + rows
+        return dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
 
     @property
     def rejected(self) -> list[FileLoad]:
@@ -187,6 +235,10 @@ def discover(inbox_dir: Path, source: str) -> list[Path]:
     )
 
 
+def is_companion(spec: SourceSpec, path: Path) -> bool:
+    return any(fnmatch.fnmatch(path.name, pattern) for pattern in spec.companions)
+
+
 def unknown_folders(inbox_dir: Path, known: set[str]) -> list[str]:
     if not inbox_dir.is_dir():
         return []
@@ -253,6 +305,7 @@ def load_file(
     for old in raw_dir.glob(f"period=*/{load_id}.parquet"):
         old.unlink()
     quarantine_path.unlink(missing_ok=True)
+    out_of_scope_path(lake_dir, spec.name, load_id).unlink(missing_ok=True)
 
     try:
         if streaming.applies(spec, path):
@@ -260,7 +313,7 @@ def load_file(
             streaming.land(
                 spec, path, load, lake_dir=lake_dir, raw_dir=raw_dir, quarantine_path=quarantine_path
             )
-            assert load.rows_read == load.rows_landed + load.rows_quarantined, load
+            check_balance(load)
             _write_load_log(lake_dir, load)
             return load
         raw = spec.read(path)
@@ -270,6 +323,8 @@ def load_file(
         _write_load_log(lake_dir, load)
         return load
     except Exception as err:  # noqa: BLE001 (one file the readers did not foresee must not stop the others)
+        if write_error(err):  # the disk, not the file: never record the file as refused
+            raise
         detail = (str(err).splitlines() or [""])[0][:300]
         load.message = (
             f"{relative}: could not be read ({type(err).__name__}: {detail}); "
@@ -279,10 +334,15 @@ def load_file(
         return load
 
     load.rows_read = raw.height
-    good = typed.filter(pl.col(REJECT_REASON).is_null())
-    bad_reasons = typed.filter(pl.col(REJECT_REASON).is_not_null()).select(ROW_NUMBER, REJECT_REASON)
+    if OUT_OF_SCOPE not in typed.columns:
+        typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias(OUT_OF_SCOPE))
+    rejected_row = pl.col(REJECT_REASON).is_not_null()
+    scoped_out = ~rejected_row & pl.col(OUT_OF_SCOPE).is_not_null()
+    good = typed.filter(~rejected_row & pl.col(OUT_OF_SCOPE).is_null())
+    bad_reasons = typed.filter(rejected_row).select(ROW_NUMBER, REJECT_REASON)
+    out_of_scope = typed.filter(scoped_out).select(ROW_NUMBER, OUT_OF_SCOPE)
 
-    landing = _lineage(good.drop(REJECT_REASON), relative, load_id, loaded_at).select(
+    landing = _lineage(good.drop(REJECT_REASON, OUT_OF_SCOPE), relative, load_id, loaded_at).select(
         *spec.landing_schema, *LINEAGE_SCHEMA
     )
     if good.height:
@@ -294,8 +354,9 @@ def load_file(
         result = run_suite(spec.name, view, spec.suite())
         load.gx_success, load.gx_failed = result.success, result.failed
         if not result.success:
-            # The suite gates the whole file: nothing of it lands, every row is kept in quarantine.
-            bad_reasons = typed.select(
+            # The suite gates the whole file: nothing of it lands, every row in scope is kept in
+            # quarantine (rows out of scope stay out of scope: the suite never saw them).
+            bad_reasons = typed.filter(~scoped_out).select(
                 ROW_NUMBER,
                 pl.coalesce(
                     pl.col(REJECT_REASON), pl.lit(f"file failed validation: {result.summary()}")
@@ -312,6 +373,15 @@ def load_file(
         )
         write_parquet_atomic(_lineage(quarantined, relative, load_id, loaded_at), quarantine_path)
     load.rows_quarantined = bad_reasons.height
+    if out_of_scope.height:
+        kept = raw.join(out_of_scope, on=ROW_NUMBER, how="inner").select(
+            pl.all().exclude(ROW_NUMBER, OUT_OF_SCOPE).cast(pl.String), ROW_NUMBER, OUT_OF_SCOPE
+        )
+        write_parquet_atomic(
+            _lineage(kept, relative, load_id, loaded_at), out_of_scope_path(lake_dir, spec.name, load_id)
+        )
+    load.rows_out_of_scope = out_of_scope.height
+    load.out_of_scope_reasons = reason_counts(out_of_scope)
 
     if good.height:
         landing = landing.filter(pl.col("_source_row").is_in(good[ROW_NUMBER].implode()))
@@ -325,14 +395,53 @@ def load_file(
     if load.gx_success:
         load.status = LANDED
         if not load.message:
-            load.message = (
-                f"{load.rows_landed} rows landed, {load.rows_quarantined} quarantined"
-                if load.rows_read
-                else "no data rows (header only or empty list)"
-            )
-    assert load.rows_read == load.rows_landed + load.rows_quarantined, load
+            load.message = landed_message(load)
+    check_balance(load)
     _write_load_log(lake_dir, load)
     return load
+
+
+def out_of_scope_path(lake_dir: Path, source: str, load_id: str) -> Path:
+    return lake_dir / "out_of_scope" / source / f"{load_id}.parquet"
+
+
+def reason_counts(out_of_scope: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
+    """Rows per out-of-scope reason, most frequent first (eager, or lazy: aggregated as it streams)."""
+    counts = (
+        out_of_scope.lazy()
+        .group_by(OUT_OF_SCOPE)
+        .len()
+        .sort(["len", OUT_OF_SCOPE], descending=[True, False])
+        .collect()
+    )
+    return {str(reason): int(rows) for reason, rows in counts.iter_rows()}
+
+
+def landed_message(load: FileLoad) -> str:
+    """What a landed file gave, with the rows out of scope and their reasons when there are any."""
+    if not load.rows_read:
+        return "no data rows (header only or empty list)"
+    message = f"{load.rows_landed} rows landed, {load.rows_quarantined} quarantined"
+    if load.rows_out_of_scope:
+        # The most frequent reasons (all of them are in `out_of_scope_reasons`).
+        items = list(load.out_of_scope_reasons.items())
+        reasons = ", ".join(f"{reason}: {rows}" for reason, rows in items[:MESSAGE_REASONS])
+        if len(items) > MESSAGE_REASONS:
+            others = sum(rows for _, rows in items[MESSAGE_REASONS:])
+            reasons += f", {len(items) - MESSAGE_REASONS} other reasons: {others}"
+        message += f", {load.rows_out_of_scope} out of scope ({reasons})"
+        if not load.rows_landed and not load.rows_quarantined:
+            message += "; no row of this file is in the product's scope"
+    return message
+
+
+def check_balance(load: FileLoad) -> None:
+    """Every row read is landed, quarantined or out of scope, exactly once."""
+    total = load.rows_landed + load.rows_quarantined + load.rows_out_of_scope
+    if load.rows_read != total:
+        raise AssertionError(f"{load.source_file}: rows_read {load.rows_read} != {total}: {load}")
+    if sum(load.out_of_scope_reasons.values()) != load.rows_out_of_scope:
+        raise AssertionError(f"{load.source_file}: out-of-scope reasons do not add up: {load}")
 
 
 def _write_load_log(lake_dir: Path, load: FileLoad) -> None:
@@ -372,6 +481,13 @@ def ingest_source(
     roots = [inbox_dir] + ([pulled_dir] if pulled_dir else [])
     files = [(root, path) for root in roots for path in discover(root, spec.name)]
     started = time.monotonic()
+    companions = [(root, path) for root, path in files if is_companion(spec, path)]
+    for root, path in companions:
+        relative = path.relative_to(root).as_posix()
+        report.ignored.append(relative)
+        if progress:
+            progress(f"{spec.name}: {relative}: ignored (a companion file, not data)")
+    files = [item for item in files if item not in companions]
     for number, (root, path) in enumerate(files, start=1):
         sha256 = file_sha256(path)
         load_id = f"{spec.name}-{sha256[:16]}"
@@ -383,6 +499,8 @@ def ingest_source(
             load = load_file(spec, path, inbox_dir=root, lake_dir=lake_dir, sha256=sha256)
             report.loads.append(load)
             line = f"{load.status}: {load.rows_landed} landed, {load.rows_quarantined} quarantined"
+            if load.rows_out_of_scope:
+                line += f", {load.rows_out_of_scope} out of scope"
         if progress:
             elapsed = time.monotonic() - started
             progress(f"{spec.name} [{number}/{len(files)}, {elapsed:.1f} s] {relative}: {line}")

@@ -21,7 +21,9 @@ ever holding the file:
 3. **Land or refuse**: when the suite passes, each period's file is renamed to
    `raw/<source>/period=<p>/<load_id>.parquet` (fsynced first, as every lake file) and rejected
    rows go to quarantine with their raw text, read back from the file. When it fails, nothing
-   lands and every row goes to quarantine with the reason, as in the whole-file path.
+   lands and every row in scope goes to quarantine with the reason, as in the whole-file path.
+   Rows out of scope (`_out_of_scope` set, no reject reason) are counted per reason and kept
+   apart in `out_of_scope/<source>/<load_id>.parquet`, as in the whole-file path.
 
 Memory: polars' streaming engine works in morsels, GX sees one batch at a time, and the hash
 column is 8 bytes a row (80 MB for 10^7 rows). `make bench` measures the peak (docs/benchmarks.md:
@@ -43,6 +45,7 @@ import polars as pl
 
 from dagster_project.lib.faults import pause_point
 from dagster_project.sources.base import (
+    OUT_OF_SCOPE,
     RAGGED_FIELD,
     REJECT_REASON,
     ROW_NUMBER,
@@ -59,6 +62,8 @@ TABLE_LEVEL = ("ExpectTableColumnsToMatchSet",)
 # Seconds per phase of the last streamed load (the benchmark reads them).
 LAST_PHASES: dict[str, float] = {}
 STAGING = ".staging"
+# A row that lands: no reject reason, and in scope.
+LANDABLE = pl.col(REJECT_REASON).is_null() & pl.col(OUT_OF_SCOPE).is_null()
 
 
 def min_bytes() -> int:
@@ -106,16 +111,35 @@ def land(
     raw_dir: Path,
     quarantine_path: Path,
 ) -> None:
+    from dagster_project.ingest import landing
+
     work = staging_dir(lake_dir, load.load_id)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        _land(spec, path, load, work=work, raw_dir=raw_dir, quarantine_path=quarantine_path)
+        _land(
+            spec,
+            path,
+            load,
+            work=work,
+            raw_dir=raw_dir,
+            quarantine_path=quarantine_path,
+            out_of_scope_path=landing.out_of_scope_path(lake_dir, spec.name, load.load_id),
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quarantine_path: Path) -> None:
+def _land(
+    spec: SourceSpec,
+    path: Path,
+    load,
+    *,
+    work: Path,
+    raw_dir: Path,
+    quarantine_path: Path,
+    out_of_scope_path: Path,
+) -> None:
     from dagster_project.ingest import landing
 
     assert spec.scan is not None
@@ -129,7 +153,10 @@ def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quar
         # FULL_PARSE when the scan has no column past the header: every column is then parsed,
         # which makes polars check each row's field count.
         full = RAGGED_FIELD not in raw.collect_schema().names()
-        spec.normalise(raw).sink_parquet(
+        typed = spec.normalise(raw)
+        if OUT_OF_SCOPE not in typed.collect_schema().names():
+            typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias(OUT_OF_SCOPE))
+        typed.sink_parquet(
             typed_path, statistics=True, optimizations=FULL_PARSE if full else pl.QueryOptFlags()
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError) as err:
@@ -155,8 +182,25 @@ def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quar
         .select(ROW_NUMBER, REJECT_REASON)
     )
 
+    scoped_out = (
+        pl.scan_parquet(typed_path)
+        .filter(pl.col(REJECT_REASON).is_null() & pl.col(OUT_OF_SCOPE).is_not_null())
+        .select(ROW_NUMBER, OUT_OF_SCOPE)
+    )
+
     outcome = validate_and_split(spec, typed_path, work / "periods", lineage)
-    load.rows_read = outcome.rows_good + outcome.rows_bad
+    load.rows_read = outcome.rows_good + outcome.rows_bad + outcome.rows_out_of_scope
+    if outcome.rows_out_of_scope:
+        clock = time.perf_counter()
+        load.out_of_scope_reasons = _reason_counts(scoped_out)
+        # As for the quarantine: the rows' numbers (8 bytes each) pick them out of the file.
+        out_numbers = scoped_out.select(ROW_NUMBER).collect()[ROW_NUMBER].implode()
+        kept = raw.filter(pl.col(ROW_NUMBER).is_in(out_numbers)).join(
+            scoped_out, on=ROW_NUMBER, how="inner", maintain_order="left"
+        )
+        _quarantine(kept, out_of_scope_path, work, lineage, reason=OUT_OF_SCOPE)
+        load.rows_out_of_scope = outcome.rows_out_of_scope
+        phases["out_of_scope_s"] = time.perf_counter() - clock
     load.gx_success, load.gx_failed = outcome.result.success, outcome.result.failed
     phases.update(outcome.seconds)
     clock = time.perf_counter()
@@ -171,8 +215,10 @@ def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quar
                 REJECT_REASON
             )
         )
+        if outcome.rows_out_of_scope:  # they stay out of scope: the suite never saw them
+            rejected = rejected.filter(~pl.col(ROW_NUMBER).is_in(out_numbers))
         _quarantine(rejected, quarantine_path, work, lineage)
-        load.rows_quarantined = load.rows_read
+        load.rows_quarantined = load.rows_read - load.rows_out_of_scope
         load.message = f"{load.source_file}: failed GX suite: {summary}"
         phases["quarantine_s"] = time.perf_counter() - clock
         return
@@ -194,24 +240,30 @@ def _land(spec: SourceSpec, path: Path, load, *, work: Path, raw_dir: Path, quar
     load.periods = sorted(outcome.periods)
     load.rows_landed = outcome.rows_good
     load.status = landing.LANDED
-    load.message = (
-        f"{load.rows_landed} rows landed, {load.rows_quarantined} quarantined"
-        if load.rows_read
-        else "no data rows (header only or empty list)"
-    )
+    load.message = landing.landed_message(load)
     phases["land_s"] = time.perf_counter() - clock
 
 
-def _quarantine(rejected: pl.LazyFrame, quarantine_path: Path, work: Path, lineage: dict) -> None:
+def _reason_counts(scoped_out: pl.LazyFrame) -> dict[str, int]:
+    """Rows per out-of-scope reason (a few distinct reasons: the aggregate is small)."""
+    from dagster_project.ingest import landing
+
+    return landing.reason_counts(scoped_out)
+
+
+def _quarantine(
+    rejected: pl.LazyFrame, quarantine_path: Path, work: Path, lineage: dict, *, reason: str = REJECT_REASON
+) -> None:
+    """Rows kept apart with their raw text and `reason` (the quarantine, or the rows out of scope)."""
     from dagster_project.ingest import landing
 
     names = [c for c in rejected.collect_schema().names() if c != RAGGED_FIELD]
     frame = rejected.select(
-        *[pl.col(c).cast(pl.String) for c in names if c not in (ROW_NUMBER, REJECT_REASON)],
+        *[pl.col(c).cast(pl.String) for c in names if c not in (ROW_NUMBER, reason)],
         ROW_NUMBER,
-        REJECT_REASON,
+        reason,
     )
-    staged = work / "quarantine.parquet"
+    staged = work / f"{reason.strip('_')}.parquet"
     landing._lineage(frame, **lineage).sink_parquet(staged, statistics=True)
     landing.fsync_replace(staged, quarantine_path)
 
@@ -224,6 +276,7 @@ class Outcome:
     result: Any  # validation.SuiteResult
     rows_good: int = 0
     rows_bad: int = 0
+    rows_out_of_scope: int = 0
     periods: dict[str, Path] = field(default_factory=dict)  # period → its landing file in the work folder
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -286,8 +339,10 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
     pending: Future | None = None
     try:
         for frame in _batches(typed_path):
-            good = frame.filter(pl.col(REJECT_REASON).is_null())
-            outcome.rows_bad += frame.height - good.height
+            good = frame.filter(LANDABLE)
+            rejected = frame.select(pl.col(REJECT_REASON).is_not_null().sum()).item()
+            outcome.rows_bad += rejected
+            outcome.rows_out_of_scope += frame.height - good.height - rejected
             if good.is_empty():
                 continue
             clock = time.perf_counter()
@@ -312,7 +367,7 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
                 # failures are found too, so the message lists what the whole-file suite lists.
                 continue
             clock = time.perf_counter()
-            landing_rows = landing._lineage(good.lazy().drop(REJECT_REASON), **lineage).select(
+            landing_rows = landing._lineage(good.lazy().drop(REJECT_REASON, OUT_OF_SCOPE), **lineage).select(
                 *spec.landing_schema, *landing.LINEAGE_SCHEMA
             )
             # Written by a second thread (Parquet encoding releases the GIL) while GX validates
@@ -331,13 +386,7 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
         outcome.periods = files.close()
     outcome.seconds = seconds
     if failed:
-        outcome.rows_good = (
-            pl.scan_parquet(typed_path)
-            .filter(pl.col(REJECT_REASON).is_null())
-            .select(pl.len())
-            .collect()
-            .item()
-        )
+        outcome.rows_good = pl.scan_parquet(typed_path).filter(LANDABLE).select(pl.len()).collect().item()
         for item in failed.values():  # of the file's landing rows (GX: of its non-missing values)
             item["unexpected_percent"] = round(100 * item["unexpected_count"] / max(outcome.rows_good, 1), 3)
         outcome.result = validation.SuiteResult(
@@ -395,7 +444,7 @@ def _mostly_over_file(spec: SourceSpec, typed_path: Path, mostly: list) -> list[
     samples: list[list[str]] = [[] for _ in mostly]
     for frame in _batches(typed_path):
         view = (
-            frame.filter(pl.col(REJECT_REASON).is_null())
+            frame.filter(LANDABLE)
             .select(*spec.landing_schema)
             .with_columns(expr.alias(name) for name, expr in spec.derived_for_validation.items())
         )
@@ -437,7 +486,7 @@ def _keys_over_file(typed_path: Path, key_columns: list, hashes: list[np.ndarray
         return []
     candidates = (
         pl.scan_parquet(typed_path)
-        .filter(pl.col(REJECT_REASON).is_null())
+        .filter(LANDABLE)
         .select(key_columns)
         .filter(pl.struct(key_columns).hash().is_in(repeated.implode()))
         .collect()

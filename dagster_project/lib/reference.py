@@ -40,6 +40,20 @@ def products(source: str, classifications: tuple[str, ...] | None = None) -> pl.
     return lines.select("product_code", "valid_from_year", "valid_to_year")
 
 
+# HS heading 28.46 is wholly rare earths ("compounds, inorganic or organic, of rare-earth metals, of
+# yttrium or of scandium"): any code under it is a rare-earth line, known to the seed or not.
+REE_HS4 = ("2846",)
+
+
+def ree_code_prefixes(source: str) -> tuple[str, ...]:
+    """The code starts that make a tariff line a rare-earth line: the HS6 headings of the source's
+    lines in the products seed (column hs6), and the wholly rare-earth HS4 heading 2846. A line
+    that starts with none of them (soybeans 1201…, `TOTAL`) is outside the product's scope: counted
+    apart, not quarantined; one that does but is not in the seed is an unknown product code."""
+    headings = seed("products").filter(pl.col("source") == source)["hs6"].to_list()
+    return tuple(sorted(set(headings) | set(REE_HS4)))
+
+
 def countries() -> pl.DataFrame:
     return seed("countries").select(
         "iso3", pl.col("m49").cast(pl.Int64, strict=False).alias("m49"), "is_aggregate"

@@ -61,6 +61,9 @@ class SourceSpec:
     # Large CSV files: `scan(path, workdir)` is `read` as a lazy frame (same columns, same row
     # numbers), and `normalise` accepts it; ingest.streaming lands such files in bounded memory.
     scan: Callable[[Path, Path], pl.LazyFrame] | None = None
+    # File-name patterns (fnmatch) of what the agency ships beside its data, such as metadata
+    # and revision notes: not data, so never loaded nor refused, only listed as ignored.
+    companions: tuple[str, ...] = ()
 
 
 # --- shared readers ---------------------------------------------------------------------------
@@ -504,3 +507,37 @@ def formula_rules(*columns: str) -> list[tuple[pl.Expr, str]]:
 def implausible(value: pl.Expr, limit: float) -> pl.Expr:
     """A number so large it can only be a unit, scale or keying error (null counts as plausible)."""
     return (value > limit).fill_null(False)
+
+
+def split_scope(reason: pl.Expr, scope_reasons: tuple[str, ...]) -> list[pl.Expr]:
+    """The reason `first_reason` gave, split in two columns: a reason in `scope_reasons` (a
+    well-formed row outside the product's scope) becomes `OUT_OF_SCOPE`, any other reason stays
+    the `REJECT_REASON`. The rules placed before the scope rules win, so a row broken in a way
+    they check (a bad date, a bad number) is quarantined, never counted out of scope. The scope
+    reasons are fixed texts, so the load record counts rows per reason."""
+    scoped = reason.is_in(list(scope_reasons))
+    return [
+        pl.when(~scoped).then(reason).alias(REJECT_REASON),
+        pl.when(scoped).then(reason).alias(OUT_OF_SCOPE),
+    ]
+
+
+Rule = tuple[pl.Expr, str | pl.Expr]
+
+
+def reasons_with_scope(rules: list[Rule], structural: list[Rule], scope_reason: pl.Expr) -> list[pl.Expr]:
+    """`REJECT_REASON` and `OUT_OF_SCOPE` for a source whose scope is decided per line.
+
+    `scope_reason` is a fixed text for a row outside the product's scope (null in scope), such as
+    "not a rare-earth product line". A row in scope gets the first of all `rules` it breaks, as
+    before. A row out of scope is checked only against the `structural` rules (a subset of
+    `rules`: the row's own form, a number that is not a number, a period that is not a period),
+    never against reference data it has no place in (a soybean line is not an unknown rare-earth
+    product): it is quarantined when it breaks one, else counted out of scope."""
+    full = first_reason(*rules)
+    broken = first_reason(*structural)
+    scoped = scope_reason.is_not_null()
+    return [
+        pl.when(scoped).then(broken).otherwise(full).alias(REJECT_REASON),
+        pl.when(scoped & broken.is_null()).then(scope_reason).alias(OUT_OF_SCOPE),
+    ]

@@ -18,6 +18,11 @@ Format: a JSON array of arrays, header row first, every value a string. Traps ha
   `GEN_VAL_MO` (customs value, general imports); `CON_VAL_MO` and `GEN_CIF_MO` are kept beside it.
 - exports may be split by `DF` (1 domestic, 2 foreign): the rows stay apart here, and are summed
   downstream.
+- scope: a response holds whatever the query asked for (`I_COMMODITY=12*` gives soybeans). A
+  well-formed line under no rare-earth heading (`reference.ree_code_prefixes`: the seed's HS6
+  lines and HS4 2846) is out of scope, counted apart with its reason (`_out_of_scope`), not
+  quarantined; it still is when its own form is broken (a bad month, a value that is not a
+  number). An unknown code under a rare-earth heading (2846999999) is quarantined.
 - `UNIT_QY1` is the unit of the first quantity: only KG and T give kilograms; a count (NO) or X
   (no quantity) never does. A zero mass on a shipment with value is "not declared", not 0 kg.
 - a missing or invalid key returns an HTML page with HTTP 200, and a comma list of commodities
@@ -41,6 +46,7 @@ import polars as pl
 from dagster_project.lib import http, reference
 from dagster_project.sources.base import (
     HEAD_BYTES,
+    OUT_OF_SCOPE,
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
@@ -49,7 +55,6 @@ from dagster_project.sources.base import (
     check_columns,
     data_suffix,
     decode,
-    first_reason,
     formula_rules,
     implausible,
     json_start,
@@ -58,10 +63,13 @@ from dagster_project.sources.base import (
     parse_json,
     read_head,
     read_text,
+    reasons_with_scope,
     to_number,
 )
 
 NAME = "census"
+# `_out_of_scope` of a line under no rare-earth heading.
+NOT_REE_LINE = "not a rare-earth product line"
 logger = logging.getLogger(__name__)
 
 IMPORT = "import"
@@ -363,7 +371,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
             )
         )
     value_column = spec["value"]
-    reason = first_reason(
+    period_form: list = [
         *formula_rules(*[c for c in TEXT_FIELDS if c in present]),
         (
             pl.col("period_start").is_null(),
@@ -374,27 +382,29 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
             pl.format("time {} is out of range (2010-01 to this month)", pl.col("_time")),
         ),
         *period_rules,
-        (pl.col("cty_code").is_null() | (pl.col("cty_code") == ""), "CTY_CODE is missing"),
-        (
-            pl.col("partner_iso3").is_null() & ~pl.col("is_grouping"),
-            pl.format("unknown partner code {}", pl.col("cty_code")),
+    ]
+    no_country = (pl.col("cty_code").is_null() | (pl.col("cty_code") == ""), "CTY_CODE is missing")
+    unknown_partner = (
+        pl.col("partner_iso3").is_null() & ~pl.col("is_grouping"),
+        pl.format("unknown partner code {}", pl.col("cty_code")),
+    )
+    code_form = (
+        ~pl.col("commodity").str.contains(r"^\d{10}$"),
+        pl.format(
+            "{} {} is not a 10-digit code",
+            pl.lit(spec["commodity"]),
+            pl.col("commodity").fill_null("<missing>"),
         ),
-        (
-            ~pl.col("commodity").str.contains(r"^\d{10}$"),
-            pl.format(
-                "{} {} is not a 10-digit code",
-                pl.lit(spec["commodity"]),
-                pl.col("commodity").fill_null("<missing>"),
-            ),
+    )
+    unknown_product = (
+        pl.col("_known_product").is_null(),
+        pl.format(
+            "unknown product code {} for {}" + ("" if flow == IMPORT else " (exports: Schedule B lines)"),
+            pl.col("commodity"),
+            pl.col("year"),
         ),
-        (
-            pl.col("_known_product").is_null(),
-            pl.format(
-                "unknown product code {} for {}" + ("" if flow == IMPORT else " (exports: Schedule B lines)"),
-                pl.col("commodity"),
-                pl.col("year"),
-            ),
-        ),
+    )
+    value_rules: list = [
         (
             (~pl.col("df_code").is_in(DF_CODES)).fill_null(False),
             pl.format("DF {} is not 1 (domestic) or 2 (foreign)", pl.col("df_code")),
@@ -409,12 +419,25 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         *_number_rules("CON_VAL_MO", present if flow == IMPORT else []),
         *_number_rules("GEN_CIF_MO", present if flow == IMPORT else []),
         *_number_rules(spec["quantity"], present),
-    )
+    ]
+    rules = [*period_form, no_country, unknown_partner, code_form, unknown_product, *value_rules]
+    prefixes = reference.ree_code_prefixes(NAME)
+    # Out of scope: a code of digits (HS2 to HS10: a query for HS6 seafood lines gives 6) under no
+    # rare-earth heading and no aggregate of one (28 holds 280530); its length is then no fault.
+    code = pl.col("commodity")
+    scope = pl.when(
+        code.str.contains(r"^\d{2,10}$")
+        & ~pl.any_horizontal(
+            *[code.str.starts_with(prefix) for prefix in prefixes],
+            *[pl.lit(prefix).str.starts_with(code) for prefix in prefixes],
+        )
+    ).then(pl.lit(NOT_REE_LINE))
+    reasons = reasons_with_scope(rules, [*period_form, no_country, *value_rules], scope)
     return (
-        typed.with_columns(reason.alias(REJECT_REASON))
+        typed.with_columns(reasons)
         # joins do not promise to keep row order; the file's order is the one to report in
         .sort(ROW_NUMBER)
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE)
         .cast(LANDING_SCHEMA)
     )  # type: ignore[arg-type]
 

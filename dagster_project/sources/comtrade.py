@@ -5,6 +5,14 @@ Traps handled here: `refMonth` 52 / `freqCode` A is annual; `partnerCode` 0 is W
 a customs-procedure, transport-mode or second-partner breakdown is a slice of a total and is
 flagged `is_breakdown` (kept in raw, never added to totals downstream); `primaryValue` is CIF on
 imports and FOB on exports; re-imports and re-exports keep their own flow codes.
+
+Scope: a record of `cmdCode TOTAL` (all commodities), or of an HS code under none of the
+rare-earth headings (`reference.ree_code_prefixes`: the products seed's HS6 lines and HS4 2846)
+that is not an aggregate holding one either (120190, 1201; but not 28 or 2846), is out of scope:
+counted apart with its reason (`_out_of_scope`), not quarantined, unless its own form is broken
+(a bad period, a value that is not a number). An aggregate code that holds rare-earth lines (HS4
+2846) is still quarantined as "not an HS6 code": those figures are rare-earth data the marts
+cannot use at that level.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import polars as pl
 
 from dagster_project.lib import http, reference
 from dagster_project.sources.base import (
+    OUT_OF_SCOPE,
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
@@ -28,7 +37,6 @@ from dagster_project.sources.base import (
     carried,
     check_columns,
     data_suffix,
-    first_reason,
     formula_rules,
     head_columns,
     implausible,
@@ -38,6 +46,7 @@ from dagster_project.sources.base import (
     plain_csv,
     read_csv_strings,
     read_json_records,
+    reasons_with_scope,
     scan_csv_strings,
     sniff_text,
     to_number,
@@ -79,6 +88,9 @@ TEXT_FIELDS = ("freqCode", "flowCode", "cmdCode", "classificationCode", "customs
 # One HS6 line of one reporter for one period above a trillion USD is a scale or keying error.
 MAX_VALUE_USD = 1e12
 MASS_UNITS_TO_KG = {"kg": 1.0, "t": 1000.0}
+# The reasons of `_out_of_scope`.
+TOTAL_COMMODITIES = "cmdCode TOTAL (all commodities)"
+NOT_REE_CODE = "not a rare-earth HS code"
 
 LANDING_SCHEMA: dict[str, pl.DataType] = {
     "freq_code": pl.String,
@@ -259,7 +271,7 @@ def normalise(raw: Frame) -> Frame:
     typed = typed.join(
         _known_products(latest_year), on=["cmd_code", "ref_year"], how="left", maintain_order="left"
     )
-    reason = first_reason(
+    form_rules: list = [
         *formula_rules(*TEXT_FIELDS),
         (
             pl.col("freq_code").is_null() | ~pl.col("freq_code").is_in(["A", "M"]),
@@ -281,13 +293,19 @@ def normalise(raw: Frame) -> Frame:
             ),
             pl.format("period {} does not match refYear/refMonth", pl.col("_declared_period")),
         ),
-        (pl.col("reporter_code").is_null(), "reporterCode is missing or not a number"),
+    ]
+    # A record whose codes are not numbers or codes at all is broken, in scope or not.
+    no_reporter = (pl.col("reporter_code").is_null(), "reporterCode is missing or not a number")
+    no_flow = (pl.col("flow").is_null(), pl.format("unsupported flowCode {}", pl.col("flowCode")))
+    no_partner = (pl.col("partner_code").is_null(), "partnerCode is missing or not a number")
+    reference_rules: list = [
+        no_reporter,
         (
             pl.col("reporter_iso3").is_null(),
             pl.format("unknown reporter code {}", pl.col("reporterCode")),
         ),
-        (pl.col("flow").is_null(), pl.format("unsupported flowCode {}", pl.col("flowCode"))),
-        (pl.col("partner_code").is_null(), "partnerCode is missing or not a number"),
+        no_flow,
+        no_partner,
         (
             pl.col("partner_iso3").is_null() & ~pl.col("is_area_partner").fill_null(False),
             pl.format("unknown partner code {}", pl.col("partnerCode")),
@@ -300,6 +318,8 @@ def normalise(raw: Frame) -> Frame:
             pl.col("_known_product").is_null(),
             pl.format("unknown product code {} for {}", pl.col("cmd_code"), pl.col("ref_year")),
         ),
+    ]
+    number_rules: list = [
         (not_a_number("primaryValue"), "primaryValue is not a number"),
         (pl.col("primary_value_usd").is_null(), "primaryValue is missing"),
         (pl.col("primary_value_usd") < 0, "primaryValue is negative"),
@@ -311,10 +331,25 @@ def normalise(raw: Frame) -> Frame:
         (not_a_number("qty"), "qty is not a number"),
         ((pl.col("_net_wgt") < 0).fill_null(False), "netWgt is negative"),
         ((pl.col("quantity") < 0).fill_null(False), "qty is negative"),
+    ]
+    code = pl.col("cmd_code")
+    prefixes = reference.ree_code_prefixes(NAME)
+    # In scope: a code under a rare-earth heading, or an aggregate that holds one (28 holds 280530).
+    ree_or_aggregate = pl.any_horizontal(
+        *[code.str.starts_with(prefix) for prefix in prefixes],
+        *[pl.lit(prefix).str.starts_with(code) for prefix in prefixes],
     )
+    scope = (
+        pl.when(code.str.to_uppercase() == "TOTAL")
+        .then(pl.lit(TOTAL_COMMODITIES))
+        .when(code.str.contains(r"^\d{2,6}$") & ~ree_or_aggregate.fill_null(False))
+        .then(pl.lit(NOT_REE_CODE))
+    )
+    structural = [*form_rules, no_reporter, no_flow, no_partner, *number_rules]
+    reasons = reasons_with_scope([*form_rules, *reference_rules, *number_rules], structural, scope)
     out = (
-        typed.with_columns(reason.alias(REJECT_REASON))
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, *carried(raw))
+        typed.with_columns(reasons)
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE, *carried(raw))
         .cast(LANDING_SCHEMA)  # type: ignore[arg-type]
     )
     return out if isinstance(raw, pl.LazyFrame) else out.collect()

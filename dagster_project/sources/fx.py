@@ -11,9 +11,13 @@ landed nor counted. A used currency whose column is absent from the file is not 
 The ECB's one-day `eurofxref.csv` (`Date, USD, …` with spaces and dates like `10 January 2025`) is
 read the same way.
 
-Row rules on ECB rows: a day whose USD cell is `N/A`, empty or not a positive number quarantines
-every row of that day ("no USD rate that day"); a used currency's `N/A` or empty cell is a row
-quarantined as "no rate quoted (N/A)". `_source_row` stays tied to the file: it is
+Row rules on ECB rows. A missing quote is not a bad row: it is a day the ECB did not quote that
+currency (CNY is `N/A` until 2005-03-31, 4,159 cells in the real `eurofxref-hist.csv`), so it is
+counted out of scope (`_out_of_scope`), never quarantined: a day whose USD cell is `N/A` or empty
+gives every row of that day "no USD rate quoted that day (N/A)", a used currency's `N/A` or
+empty cell "no rate quoted (N/A)". A cell that is there but wrong is quarantined: a USD cell that
+is not a positive number ("USD rate 1.03O4 is not a positive number", every row of that day), a
+quote that is not a number, a bad date. `_source_row` stays tied to the file: it is
 `data row × 1000 + CSV column number` (row 1 is the first line under the header; column 1 is
 `Date`, so a EUR row, computed from the USD cell, ends in 002). In the documented CSV it is the
 data row number. `rate_source` says which: `ecb_cross` or `declared`.
@@ -30,6 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.sources.base import (
+    OUT_OF_SCOPE,
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
@@ -44,6 +49,7 @@ from dagster_project.sources.base import (
     read_csv_strings,
     read_text,
     sniff_text,
+    split_scope,
     to_number,
 )
 
@@ -57,6 +63,10 @@ ECB_CURRENCIES = ("EUR", "CNY", "JPY", "GBP", "KRW", "INR", "AUD", "CAD")
 ECB_ROW_FACTOR = 1000
 RATE_SOURCES = ["ecb_cross", "declared"]
 NOT_QUOTED = ("", "N/A", "NA")
+# Out of scope, not quarantined: the ECB published no quote (the reasons of `_out_of_scope`).
+NO_USD_QUOTE = "no USD rate quoted that day (N/A)"
+NO_QUOTE = "no rate quoted (N/A)"
+SCOPE_REASONS = (NO_USD_QUOTE, NO_QUOTE)
 
 LANDING_SCHEMA: dict[str, pl.DataType] = {
     "rate_date": pl.Date,
@@ -164,12 +174,12 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
             "date out of range (1990 to today)",
         ),
         (~pl.col("currency").str.contains(r"^[A-Z]{3}$"), "currency is not a 3-letter ISO code"),
-        ((ecb & usd_missing).fill_null(False), "no USD rate that day"),
+        ((ecb & usd_missing).fill_null(False), NO_USD_QUOTE),
         (
             (ecb & ~(usd > 0)).fill_null(ecb),
             pl.format("USD rate {} is not a positive number", pl.col("ecb_usd_per_eur")),
         ),
-        ((ecb & quote_missing).fill_null(False), "no rate quoted (N/A)"),
+        ((ecb & quote_missing).fill_null(False), NO_QUOTE),
         (
             (ecb & (pl.col("currency") != "EUR") & quote.is_null()).fill_null(False),
             pl.format("{} rate {} is not a number", pl.col("currency"), pl.col("ecb_quote")),
@@ -181,8 +191,8 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         (pl.col("per_usd") <= 0, "per_usd is not positive"),
     )
     return (
-        typed.with_columns(reason.alias(REJECT_REASON))
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
+        typed.with_columns(split_scope(reason, SCOPE_REASONS))
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE)
         .cast(LANDING_SCHEMA)
     )  # type: ignore[arg-type]
 

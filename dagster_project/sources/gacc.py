@@ -21,6 +21,12 @@ Format traps handled here:
   "1-3月" figures) is not monthly data and is quarantined.
 - No flow column: the flow comes from the inbox folder (gacc/exports/, gacc/imports/) or from
   出口 / 进口 in the file name; a file with neither, or with conflicting hints, is refused.
+- Scope: an export holds whatever lines the query asked for. A well-formed line under no
+  rare-earth heading (the products seed's HS6 2805.30, 2846.10, 2846.90, 8505.11, and all of HS4
+  2846: `reference.ree_code_prefixes`) is out of scope, counted apart with its reason
+  (`_out_of_scope`), not quarantined; it is still quarantined when its own form is broken (a bad
+  period, a value that is not a number). An unknown code under a rare-earth heading (28469999) is
+  quarantined ("unknown product code").
 - Partners: the 3-digit GACC code is checked against the Chinese name in the seed `countries`
   (gacc_code, gacc_name); the world total 总值 (code 000 or empty) becomes WLD.
 - Units: kilograms come only from 千克 (×1) and 吨 (×1000) in the first unit; a count (个, 套, ...)
@@ -43,6 +49,7 @@ import polars as pl
 from dagster_project.lib import reference
 from dagster_project.sources.base import (
     HEAD_BYTES,
+    OUT_OF_SCOPE,
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
@@ -52,7 +59,6 @@ from dagster_project.sources.base import (
     carried,
     check_columns,
     data_suffix,
-    first_reason,
     formula_rules,
     head_columns,
     implausible,
@@ -62,6 +68,7 @@ from dagster_project.sources.base import (
     read_bytes,
     read_csv_strings,
     read_head,
+    reasons_with_scope,
     scan_csv_strings,
 )
 
@@ -118,6 +125,8 @@ BOTH_FLOWS_WORD = "进出口"
 MASS_UNITS_TO_KG = {"千克": 1.0, "吨": 1000.0}
 WORLD_NAME = "总值"
 WORLD_CODE = "000"
+# `_out_of_scope` of a line under no rare-earth HS6 heading of the products seed.
+NOT_REE_LINE = "not a rare-earth product line"
 REPORTER_ISO3 = "CHN"
 FREQS = ["M", "M2"]
 FIRST_YEAR = 1990
@@ -562,20 +571,22 @@ def normalise(raw: Frame) -> Frame:
     text_fields = [c for c in TEXT_FIELDS if c in columns]
     declared_code = pl.col("partner_code").fill_null("<empty>")
     declared_name = pl.col("partner_name").fill_null("<empty>")
-    reason = first_reason(
+    form_rules = [
         *formula_rules(*text_fields),
         (pl.col("_period_problem").is_not_null(), pl.col("_period_problem")),
         (
             ~pl.col("year").is_between(FIRST_YEAR, LAST_YEAR),
             pl.format(f"period {{}} is out of range ({FIRST_YEAR}-{LAST_YEAR})", pl.col(PERIOD)),
         ),
-        (
-            ~pl.col("product_code").str.contains(r"^(\d{8}|\d{10})$"),
-            pl.format(
-                "product code {} is not an 8- or 10-digit national code",
-                pl.col("product_code").fill_null("<empty>"),
-            ),
+    ]
+    code_form = (
+        ~pl.col("product_code").str.contains(r"^(\d{8}|\d{10})$"),
+        pl.format(
+            "product code {} is not an 8- or 10-digit national code",
+            pl.col("product_code").fill_null("<empty>"),
         ),
+    )
+    reference_rules = [
         (
             pl.col("_known_product").is_null(),
             pl.format("unknown product code {} for {}", pl.col("product_code"), pl.col("year")),
@@ -602,6 +613,8 @@ def normalise(raw: Frame) -> Frame:
                 declared_name,
             ),
         ),
+    ]
+    number_rules = [
         (not_a_number(value_column), pl.format(f"{value_column} value {{}} is not a number", value_column)),
         (pl.col("value").is_null(), f"{value_column} value is missing"),
         (pl.col("value") < 0, f"{value_column} value is negative"),
@@ -613,10 +626,26 @@ def normalise(raw: Frame) -> Frame:
         (not_a_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
         ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),
         ((pl.col("quantity_2") < 0).fill_null(False), "第二数量 is negative"),
+    ]
+    # A well-formed line under no rare-earth heading (soybeans 12019019, or 1201 in an export at
+    # heading level) is out of scope: counted apart, never quarantined as an unknown product. An
+    # unknown code under a rare-earth heading (28469999) and an aggregate holding one (2846, 28)
+    # still are quarantined.
+    code = pl.col("product_code")
+    prefixes = reference.ree_code_prefixes(NAME)
+    scope = pl.when(
+        code.str.contains(r"^\d{2,10}$")
+        & ~pl.any_horizontal(
+            *[code.str.starts_with(prefix) for prefix in prefixes],
+            *[pl.lit(prefix).str.starts_with(code) for prefix in prefixes],
+        )
+    ).then(pl.lit(NOT_REE_LINE))
+    reasons = reasons_with_scope(
+        [*form_rules, code_form, *reference_rules, *number_rules], [*form_rules, *number_rules], scope
     )
     out = (
-        typed.with_columns(reason.alias(REJECT_REASON))
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, *carried(raw))
+        typed.with_columns(reasons)
+        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE, *carried(raw))
         .cast(LANDING_SCHEMA)  # type: ignore[arg-type]
     )
     return out if isinstance(raw, pl.LazyFrame) else out.collect()

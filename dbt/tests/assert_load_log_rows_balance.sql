@@ -1,4 +1,18 @@
--- Every load accounts for every row: rows_read = rows_landed + rows_quarantined.
+-- Every load accounts for every row: rows_read = rows_landed + rows_quarantined + rows_out_of_scope,
+-- and its out-of-scope rows per reason add up to rows_out_of_scope.
+with
+
+loads as (
+    select
+        *,
+        coalesce(
+            list_sum(map_values(cast(cast(out_of_scope_reasons as json) as map (varchar, bigint)))), 0
+        ) as rows_by_reason
+    from {{ ref('load_log') }}
+)
+
 select *
-from {{ ref('load_log') }}
-where rows_read != rows_landed + rows_quarantined
+from loads
+where
+    rows_read != rows_landed + rows_quarantined + rows_out_of_scope
+    or rows_by_reason != rows_out_of_scope

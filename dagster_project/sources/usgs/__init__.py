@@ -465,4 +465,7 @@ SPEC = SourceSpec(
     revision_key=("section", "commodity", "statistic", "statistic_detail", "country", "period"),
     description="USGS Mineral Commodity Summaries CSVs: the long data release, the per-commodity "
     "salient and world tables, MCS table 5, figures 2 and 3",
+    # A data release ships its metadata (`mcs2024-raree_meta.xml`) and revision notes
+    # (`MCS_2024_Data_Release_Revision_File_2024-03-06.txt`) beside the CSVs.
+    companions=("*_meta.xml", "*Revision_File*.txt"),
 )

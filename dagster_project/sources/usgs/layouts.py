@@ -152,9 +152,8 @@ def _rows(
         out_of_scope
         if out_of_scope is not None
         else pl.when(~pl.col("Commodity").str.contains(IN_SCOPE).fill_null(False)).then(
-            pl.format(
-                "{} is not a rare earth, yttrium or scandium ({})", pl.col("Commodity"), pl.lit(section)
-            )
+            # One reason text per section (not per commodity), so the counts per reason stay few.
+            pl.lit(f"commodity other than rare earths, yttrium or scandium ({section})")
         )
     )
     return (

@@ -1,4 +1,5 @@
--- One record per file load of every source: what was read, landed and quarantined, and why.
+-- One record per file load of every source: what was read, landed, quarantined or counted out of
+-- scope, and why.
 -- Its post-hook notes the invocation that built it: incremental builds read their loads here.
 {{ config(post_hook="{{ record_load_snapshot() }}") }}
 {%- set lake_sources = ['comtrade', 'census', 'gacc', 'prices', 'fx', 'usgs'] %}
@@ -26,6 +27,9 @@ final as (
         cast(rows_read as bigint) as rows_read,
         cast(rows_landed as bigint) as rows_landed,
         cast(rows_quarantined as bigint) as rows_quarantined,
+        -- Loads recorded before rows were counted out of scope have no such column: 0 rows.
+        cast(coalesce(rows_out_of_scope, 0) as bigint) as rows_out_of_scope,
+        cast(out_of_scope_reasons as varchar) as out_of_scope_reasons,
         cast(periods as varchar) as periods,
         cast(message as varchar) as message,
         cast(gx_success as boolean) as gx_success,
