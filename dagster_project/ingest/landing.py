@@ -323,7 +323,7 @@ def load_file(
         _write_load_log(lake_dir, load)
         return load
     except Exception as err:  # noqa: BLE001 (one file the readers did not foresee must not stop the others)
-        if write_error(err):  # the disk, not the file: never record the file as refused
+        if write_error(err, lake_dir):  # the disk, not the file: never record the file as refused
             raise
         detail = (str(err).splitlines() or [""])[0][:300]
         load.message = (

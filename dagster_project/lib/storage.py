@@ -48,14 +48,41 @@ class DataDirError(RuntimeError):
         )
 
 
-def write_error(error: BaseException) -> tuple[str, str | None] | None:
-    """(reason, path) when `error` is a failed write to storage, else None."""
+# Below this much free space, a write that failed for a reason the library did not name (polars
+# reports a full disk as "parquet: File out of specification: Invalid thrift: transport error")
+# is taken to have failed for lack of space.
+LOW_SPACE_BYTES = 16 * 1024 * 1024
+
+
+def write_error(error: BaseException, where: Path | None = None) -> tuple[str, str | None] | None:
+    """(reason, path) when `error` is a failed write to storage, else None. With `where` (a path
+    on the file system written to), an error a library reports in its own words is still
+    recognised when that file system is read-only or (nearly) full."""
     if isinstance(error, OSError) and error.errno in WRITE_ERRORS:
         return WRITE_ERRORS[error.errno], error.filename
     text = str(error)
     for needle, code in WRITE_ERROR_TEXTS.items():
         if needle in text:
             return WRITE_ERRORS[code], _quoted_path(text)
+    state = file_system_state(where) if where is not None else None
+    return (state, None) if state else None
+
+
+def file_system_state(where: Path) -> str | None:
+    """'the file system is read-only' or 'the disk is full (N KB free)' for the file system
+    holding `where` (or its nearest existing parent), else None."""
+    path = where
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return None
+    if stats.f_flag & os.ST_RDONLY:
+        return WRITE_ERRORS[errno.EROFS]
+    free = stats.f_bavail * stats.f_frsize
+    if free < LOW_SPACE_BYTES:
+        return f"{WRITE_ERRORS[errno.ENOSPC]} ({free // 1024} KB free)"
     return None
 
 
@@ -76,7 +103,7 @@ def writing(what: str, data_dir: Path, default_path: Path | None = None) -> Iter
     except DataDirError:
         raise
     except Exception as error:
-        found = write_error(error)
+        found = write_error(error, default_path or data_dir)
         if found is None:
             raise
         reason, path = found
