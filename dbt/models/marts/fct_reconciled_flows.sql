@@ -141,7 +141,7 @@ weighted as (
 
 combined as (
     select
-        weighted.*,
+        *,
         case
             when declared_by = 'exporter_only' then 1.0
             when declared_by = 'importer_only' then 0.0
