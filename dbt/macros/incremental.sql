@@ -47,6 +47,7 @@
         'int_trade_flows__gacc': ['fct_trade_flows', 'period_start'],
         'int_trade_flows__census': ['fct_trade_flows', 'period_start'],
         'int_trade_flows__unioned': ['fct_trade_flows', 'period_start'],
+        'int_element_flows__exporter_line_shares': ['fct_element_flows', 'period_start'],
     }) }}
 {%- endmacro -%}
 
