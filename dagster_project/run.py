@@ -5,12 +5,14 @@ step (STACK.md measured 49 s against 9–13 s for this graph), and the warehouse
 a time anyway (one DuckDB writer).
 
 Two processes, so that a run can always be stopped and never bricks the next one:
-- the supervisor (`python -m dagster_project.run`) clears runs whose process is gone
-  (lib/runs.py), waits visibly for the warehouse pool, starts the worker in its own process
-  group and owns the signals. The first Ctrl-C or SIGTERM is passed to the worker as SIGINT (its
-  step stops, dbt is ended, nothing is published); a worker still alive `STOP_GRACE_SECONDS`
-  later, or a second Ctrl-C, is killed with its whole group (dbt too). A stopped run is marked
-  canceled and its pool slots freed; the previous serving version stays.
+- the supervisor (`python -m dagster_project.run`) checks that the data dir is writable, clears
+  runs whose process is gone (lib/runs.py), waits visibly for the warehouse pool, starts the
+  worker (in the same process group, so `kill -9` of the group still ends everything) and owns
+  the signals. The first Ctrl-C or SIGTERM is passed to the worker as SIGINT (its step stops,
+  dbt is ended, nothing is published); a worker still alive `STOP_GRACE_SECONDS` later, or a
+  second Ctrl-C, is killed with everything below it (dbt too: the supervisor is the child
+  subreaper). A stopped run is marked canceled and its pool slots freed; the previous serving
+  version stays.
 - the worker (`--worker RUN_ID`) executes the job in process, tagged with its pid and start time
   so that other processes can tell whether it still lives.
 """
@@ -236,6 +238,8 @@ def supervise() -> int:
             else:
                 say("stopping at once")
                 processes.kill_descendants()
+    for handled in EXIT_CODES:  # the clean-up below is short: a late signal must not cut it
+        signal.signal(handled, signal.SIG_IGN)
     processes.kill_descendants()  # nothing of the run (a dbt process) outlives it
     processes.reap_zombies()
     if stopped_by is None and code >= 0:
