@@ -8,6 +8,19 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 SAMPLES = REPO / "data" / "samples"
 
+
+def _real_dir() -> Path:
+    """The real agency files (never copied into the repository): `$REE_REAL_DIR`, else
+    `../shared/real` beside the checkout or beside any folder above it, else this machine's
+    shared folder, so that a clone made elsewhere (a CI work dir) still tests them."""
+    if os.environ.get("REE_REAL_DIR"):
+        return Path(os.environ["REE_REAL_DIR"])
+    candidates = [parent / "shared" / "real" for parent in REPO.parents] + [Path("/work/shared/real")]
+    return next((c for c in candidates if c.is_dir()), REPO.parent / "shared" / "real")
+
+
+REAL_DIR = _real_dir()
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import REPO
+from conftest import REAL_DIR
 
 from dagster_project.ingest import landing
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import SOURCES, comtrade, fx, gacc
 
-REAL = Path(os.environ.get("REE_REAL_DIR", REPO.parent / "shared" / "real"))
+REAL = REAL_DIR
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"no real agency files at {REAL}")
 
 ECB = REAL / "ecb" / "eurofxref-hist.csv"

@@ -11,13 +11,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from conftest import REPO, drop
+from conftest import REAL_DIR, REPO, drop
 
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import usgs
 from dagster_project.sources.base import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
 
-REAL = Path(os.environ.get("REE_REAL_DIR", REPO.parent / "shared" / "real")) / "usgs"
+REAL = REAL_DIR / "usgs"
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} is absent (real agency files)")
 
 # file → (rows read = statistic cells, rows out of scope). Nothing is quarantined in any of them.
