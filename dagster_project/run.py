@@ -18,6 +18,7 @@ Two processes, so that a run can always be stopped and never bricks the next one
 """
 
 import argparse
+import fcntl
 import os
 import signal
 import subprocess
@@ -35,9 +36,21 @@ from dagster_project.settings import get_settings
 
 def _instance() -> dg.DagsterInstance:
     # With DAGSTER_HOME set (the Makefile sets it), the run is recorded and shows in the UI.
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    # Two runs started at once on a fresh instance would both create its SQLite schema, and the
+    # second fail (IntegrityError on alembic_version): the first to come creates it, under a lock.
+    Path(home).mkdir(parents=True, exist_ok=True)
+    with open(Path(home) / ".instance-init.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            instance = dg.DagsterInstance.get()
+            instance.get_runs(limit=1)
+            instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+            return instance
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def landed_before(lake_dir: Path, source: str) -> tuple[int, str | None]:
