@@ -29,7 +29,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.lib import dagster_fixes, processes, runs, storage
+from dagster_project.lib import processes, runs, storage
 from dagster_project.lib.locks import WAREHOUSE_POOL
 from dagster_project.settings import get_settings
 
@@ -179,9 +179,8 @@ EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 def worker(run_id: str) -> int:
-    from dagster_project.definitions import defs
+    from dagster_project.definitions import defs  # applies lib/dagster_fixes at load
 
-    dagster_fixes.apply()
     started = time.monotonic()
     job = defs.resolve_job_def("materialize_everything")
     result = job.execute_in_process(

@@ -6,7 +6,6 @@ temporary REE_DATA_DIR, as tests/test_pipeline.py does.
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -47,16 +46,12 @@ def _first_line(sql: str) -> str:
 def serving_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The serving file of one real run over the shipped samples, on the path `make run` takes:
     `python -m dagster_project.run` with a persistent DAGSTER_HOME made from deploy/dagster.yaml."""
-    root = tmp_path_factory.mktemp("bi_docs")
-    home, data = root / "dagster_home", root / "data"
-    home.mkdir()
-    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "REE_INBOX_DIR": str(SAMPLES), "REE_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "dagster_project.run"], cwd=REPO, env=env, capture_output=True, text=True
-    )
+    from runner import run
+
+    data = tmp_path_factory.mktemp("bi_docs") / "data"
+    output = run(SAMPLES, data)  # DAGSTER_HOME beside it, from deploy/dagster.yaml (tests/runner.py)
     path = data / "serving" / "ree.duckdb"
-    assert done.returncode == 0 and path.is_file(), f"the samples run did not publish:\n{done.stdout[-3000:]}"
+    assert path.is_file(), f"the samples run did not publish:\n{output[-3000:]}"
     return path
 
 

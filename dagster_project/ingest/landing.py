@@ -53,6 +53,7 @@ from dagster_project.sources.base import (
     Frame,
     SourceFileError,
     SourceSpec,
+    with_scope_column,
 )
 
 LINEAGE_SCHEMA: dict[str, pl.DataType] = {
@@ -334,8 +335,7 @@ def load_file(
         return load
 
     load.rows_read = raw.height
-    if OUT_OF_SCOPE not in typed.columns:
-        typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias(OUT_OF_SCOPE))
+    typed = with_scope_column(typed)
     rejected_row = pl.col(REJECT_REASON).is_not_null()
     scoped_out = ~rejected_row & pl.col(OUT_OF_SCOPE).is_not_null()
     good = typed.filter(~rejected_row & pl.col(OUT_OF_SCOPE).is_null())

@@ -52,6 +52,7 @@ from dagster_project.sources.base import (
     SourceFileError,
     SourceSpec,
     data_suffix,
+    with_scope_column,
 )
 
 BATCH_ROWS = 250_000
@@ -153,10 +154,7 @@ def _land(
         # FULL_PARSE when the scan has no column past the header: every column is then parsed,
         # which makes polars check each row's field count.
         full = RAGGED_FIELD not in raw.collect_schema().names()
-        typed = spec.normalise(raw)
-        if OUT_OF_SCOPE not in typed.collect_schema().names():
-            typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias(OUT_OF_SCOPE))
-        typed.sink_parquet(
+        with_scope_column(spec.normalise(raw)).sink_parquet(
             typed_path, statistics=True, optimizations=FULL_PARSE if full else pl.QueryOptFlags()
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError) as err:
@@ -192,7 +190,7 @@ def _land(
     load.rows_read = outcome.rows_good + outcome.rows_bad + outcome.rows_out_of_scope
     if outcome.rows_out_of_scope:
         clock = time.perf_counter()
-        load.out_of_scope_reasons = _reason_counts(scoped_out)
+        load.out_of_scope_reasons = landing.reason_counts(scoped_out)
         # As for the quarantine: the rows' numbers (8 bytes each) pick them out of the file.
         out_numbers = scoped_out.select(ROW_NUMBER).collect()[ROW_NUMBER].implode()
         kept = raw.filter(pl.col(ROW_NUMBER).is_in(out_numbers)).join(
@@ -242,13 +240,6 @@ def _land(
     load.status = landing.LANDED
     load.message = landing.landed_message(load)
     phases["land_s"] = time.perf_counter() - clock
-
-
-def _reason_counts(scoped_out: pl.LazyFrame) -> dict[str, int]:
-    """Rows per out-of-scope reason (a few distinct reasons: the aggregate is small)."""
-    from dagster_project.ingest import landing
-
-    return landing.reason_counts(scoped_out)
 
 
 def _quarantine(

@@ -23,16 +23,22 @@ def become_subreaper() -> bool:
         return False
 
 
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of `/proc/<pid>/stat` after the command name, from the state on (`proc(5)`
+    field 3 is index 0), or None when there is no such process. The command name may hold spaces
+    and parentheses, so the fields are counted from its last `)`."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
 def _parents() -> dict[int, int]:
     parents = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if entry.name.isdigit() and (fields := stat_fields(int(entry.name))):
+            parents[int(entry.name)] = int(fields[1])
     return parents
 
 

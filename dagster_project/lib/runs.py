@@ -19,12 +19,14 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
+
+from dagster_project.lib import processes
 
 WORKER_TAG = "ree/worker"
 # Statuses in which a run claims to have a live process.
@@ -55,12 +57,9 @@ def _boot_time() -> float:
 
 def process_start_time(pid: int) -> float | None:
     """When process `pid` started (epoch seconds), or None when there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+    fields = processes.stat_fields(pid)
+    if fields is None:
         return None
-    # The command name (field 2) may hold spaces and parentheses: count fields after its `)`.
-    fields = stat[stat.rindex(")") + 2 :].split()
     if fields[0] == "Z":  # a zombie has exited; only its exit status is left
         return None
     return _boot_time() + int(fields[19]) / os.sysconf("SC_CLK_TCK")
@@ -240,10 +239,6 @@ class ReapingRunCoordinator(QueuedRunCoordinator):
         return super().submit_run(context)
 
 
-def describe_all(reaped: Iterable[Reaped]) -> list[str]:
-    return [r.describe() for r in reaped]
-
-
 def build_dead_run_reaper() -> dg.SensorDefinition:
     """Under `make dev` (the daemon runs sensors): every 30 s, runs whose process is gone are
     marked failed and their pool slots freed, so a run queued or waiting behind them goes on."""
@@ -259,6 +254,6 @@ def build_dead_run_reaper() -> dg.SensorDefinition:
         reaped = reap_dead_runs(context.instance)
         for item in reaped:
             context.log.warning(item.describe())
-        return dg.SkipReason("; ".join(describe_all(reaped)) or "no dead run")
+        return dg.SkipReason("; ".join(item.describe() for item in reaped) or "no dead run")
 
     return dead_run_reaper

@@ -509,6 +509,14 @@ def implausible(value: pl.Expr, limit: float) -> pl.Expr:
     return (value > limit).fill_null(False)
 
 
+def with_scope_column(frame: Frame) -> Frame:
+    """`frame` with `OUT_OF_SCOPE` (all null when `normalise` did not add it): every source is
+    read the same way, whether or not it has rows out of scope."""
+    if OUT_OF_SCOPE in frame.collect_schema().names():
+        return frame
+    return frame.with_columns(pl.lit(None, dtype=pl.String).alias(OUT_OF_SCOPE))
+
+
 def split_scope(reason: pl.Expr, scope_reasons: tuple[str, ...]) -> list[pl.Expr]:
     """The reason `first_reason` gave, split in two columns: a reason in `scope_reasons` (a
     well-formed row outside the product's scope) becomes `OUT_OF_SCOPE`, any other reason stays

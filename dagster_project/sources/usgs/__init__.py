@@ -75,19 +75,10 @@ from dagster_project.sources.usgs.layouts import (
 )
 
 NAME = "usgs"
-REQUIRED = [
-    "MCS chapter",
-    "Section",
-    "Commodity",
-    "Country",
-    "Statistics",
-    "Statistics_detail",
-    "Unit",
-    "Year",
-    "Value",
-    "Notes",
-]
+# The long data-release layout (the one the wide layouts are turned into); "Other notes" is
+# optional in a file.
 OTHER_NOTES = "Other notes"
+REQUIRED = [c for c in layouts.LONG_COLUMNS if c != OTHER_NOTES]
 ENCODINGS = ("utf-8", "cp1252")
 FIRST_YEAR = 1900
 
