@@ -39,11 +39,16 @@ setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml dbt/target/manifest.json
 run: setup
 	$(BIN)/python -m dagster_project.run
 
+# Two pytest workers (pytest-xdist): the suite is dominated by dbt builds and Dagster runs, one
+# core each. Fast tests are grouped by file (a file's module fixtures are built once); the slow
+# tests are independent and spread one by one. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: setup
-	$(BIN)/pytest -m slow
+	$(BIN)/pytest -m slow -n $(TEST_WORKERS) --dist load
 
 check: setup
 	$(BIN)/ruff check dagster_project tests scripts bench
