@@ -20,6 +20,7 @@ help:
 	@echo "make check  lint and format checks (ruff, sqlfluff)"
 	@echo "make dev    open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  benchmarks (docs/benchmarks.md)"
+	@echo "make samples / make fixtures   regenerate data/samples, tests/fixtures (tools/)"
 
 $(BIN)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -51,13 +52,13 @@ test-slow: setup
 	$(BIN)/pytest -m slow -n $(TEST_WORKERS) --dist load
 
 check: setup
-	$(BIN)/ruff check dagster_project tests scripts bench
-	$(BIN)/ruff format --check dagster_project tests scripts bench
+	$(BIN)/ruff check dagster_project tests tools
+	$(BIN)/ruff format --check dagster_project tests tools
 	$(BIN)/python -m dagster_project.warehouse.prepare --lint
 
 format: setup
-	$(BIN)/ruff format dagster_project tests scripts bench
-	$(BIN)/ruff check --fix dagster_project tests scripts bench
+	$(BIN)/ruff format dagster_project tests tools
+	$(BIN)/ruff check --fix dagster_project tests tools
 
 dev: setup
 	$(BIN)/dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
@@ -68,7 +69,19 @@ docs: setup
 clean:
 	rm -rf $(VENV) dbt/target dbt/logs .dagster_home
 
-# Benchmarks (not part of test or CI): writes bench/results/latest.json; see docs/benchmarks.md.
-.PHONY: bench
+# Benchmarks (not part of test or CI): writes tools/bench/results/latest.json; see docs/benchmarks.md.
+.PHONY: bench samples fixtures
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python tools/bench/run.py
+
+# Regenerate the committed inputs (deterministic: an unchanged generator gives the same bytes,
+# so `git diff --stat data/samples tests/fixtures` after these shows what a change did).
+samples: setup
+	$(BIN)/python tools/samples/make_samples.py
+	$(BIN)/python tools/samples/make_census_sample.py
+	$(BIN)/python tools/samples/make_gacc_sample.py
+	$(BIN)/python tools/samples/make_usgs_sample.py
+
+fixtures: setup
+	$(BIN)/python tools/fixtures/gacc.py
+	$(BIN)/python tools/fixtures/hostile.py

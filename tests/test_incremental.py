@@ -78,8 +78,8 @@ class Warehouse:
 def mart_differences(a: Path, b: Path) -> dict[str, str]:
     """Every table of schema marts in both warehouses: the same rows as multisets, every
     non-float column equal and every float within 1e-9 (relative); {} when identical. The
-    benchmark's comparison (`bench/run.py`), so the test and the 1e7 check agree on "equal"."""
-    from bench.run import compare_marts
+    benchmark's comparison (`tools/compare.py`), so the test and the 1e7 check agree on "equal"."""
+    from tools.compare import compare_marts
 
     result = compare_marts(a, b)
     assert result["tables"] > 0, "no marts to compare"

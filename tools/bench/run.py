@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""`make bench`: generate inputs, measure, write bench/results/latest.json and print a table.
+"""`make bench`: generate inputs, measure, write tools/bench/results/latest.json and print a table.
 
-    python bench/run.py                          # sizes 1e4,1e5,1e6 (about 15 minutes on 2 cores)
-    python bench/run.py --full                   # adds 1e7 (Comtrade and GACC CSV ingest, dbt)
-    BENCH_SIZES=1e4,1e5 python bench/run.py      # any sizes
-    python bench/run.py --sections ingest,bi     # ingest, dbt, bi, e2e (default: all)
+    python tools/bench/run.py                          # sizes 1e4,1e5,1e6 (about 15 minutes on 2 cores)
+    python tools/bench/run.py --full                   # adds 1e7 (Comtrade and GACC CSV ingest, dbt)
+    BENCH_SIZES=1e4,1e5 python tools/bench/run.py      # any sizes
+    python tools/bench/run.py --sections ingest,bi     # ingest, dbt, bi, e2e (default: all)
 
 Every figure is measured in this run, side by side on this machine: ingest throughput is set
 against plain polars and DuckDB reads of the same file and against pandas, so ratios hold across
 machines where absolute seconds do not. Each measurement is its own process; its peak RSS comes
 from the kernel (wait4). Generated data lives under $BENCH_WORKDIR (default /tmp/ree-bench) and
-is reused while bench/generate.py is unchanged.
+is reused while tools/bench/generate.py is unchanged.
 """
 
 from __future__ import annotations
@@ -29,9 +29,12 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
+ROOT = BENCH.parents[1]
 sys.path.insert(0, str(BENCH))
+sys.path.insert(1, str(ROOT))
 import generate  # noqa: E402
+
+from tools.compare import compare_marts  # noqa: E402
 
 RESULTS = BENCH / "results"
 PYTHON = sys.executable
@@ -388,50 +391,6 @@ def incremental_runs(warehouse: Path) -> dict:
     finally:
         con.close()
     return {m: {"mode": mode, "reason": reason, "periods": periods} for m, mode, reason, periods in rows}
-
-
-def compare_marts(a: Path, b: Path) -> dict:
-    """Every marts table of two warehouses: the same rows, as multisets. Rows are paired on every
-    non-float column (ties broken by the floats) and every float column must agree to 1e-9
-    relative (a sum may add the same numbers in another order)."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"attach '{a}' as a (read_only)")
-    con.execute(f"attach '{b}' as b (read_only)")
-    listing = "select table_name from duckdb_tables() where database_name = ? and schema_name = 'marts'"
-    tables_a = {t for (t,) in con.execute(listing, ["a"]).fetchall()}
-    tables_b = {t for (t,) in con.execute(listing, ["b"]).fetchall()}
-    differences = {t: "missing on one side" for t in tables_a ^ tables_b}
-    for table in sorted(tables_a & tables_b):
-        columns = con.execute(
-            "select column_name, data_type from duckdb_columns() where database_name = 'a' "
-            "and schema_name = 'marts' and table_name = ? order by column_index",
-            [table],
-        ).fetchall()
-        exact = [f'"{c}"' for c, t in columns if t not in ("DOUBLE", "FLOAT")]
-        floats = [f'"{c}"' for c, t in columns if t in ("DOUBLE", "FLOAT")]
-        numbered = (
-            f"select *, row_number() over (partition by {', '.join(exact) or 1} "
-            f"order by {', '.join(floats) or 1}) as _n from {{}}.marts.{table}"
-        )
-        pairs = " and ".join(f"x.{c} is not distinct from y.{c}" for c in [*exact, "_n"])
-        close = (
-            " and ".join(
-                f"((x.{c} is null and y.{c} is null) or abs(x.{c} - y.{c}) <= "
-                f"1e-9 * greatest(abs(x.{c}), abs(y.{c}), 1.0))"
-                for c in floats
-            )
-            or "true"
-        )
-        unmatched = con.execute(
-            f"select count(*) from ({numbered.format('a')}) as x full join ({numbered.format('b')}) as y "  # noqa: S608
-            f"on {pairs} where x._n is null or y._n is null or not ({close})"
-        ).fetchall()[0][0]
-        if unmatched:
-            differences[table] = f"{unmatched} rows differ"
-    con.close()
-    return {"equal": not differences, "tables": len(tables_a | tables_b), "differences": differences}
 
 
 def run_dbt(sizes: list[int]) -> tuple[list[dict], dict | None]:

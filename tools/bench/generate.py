@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Deterministic synthetic inputs in the real source formats, at a chosen size.
 
-    python bench/generate.py comtrade-csv  --rows 1000000 --out /tmp/ree-bench/comtrade.csv
-    python bench/generate.py comtrade-json --rows 100000  --out /tmp/ree-bench/comtrade.json
-    python bench/generate.py gacc-csv      --rows 1000000 --out /tmp/ree-bench/gacc/exports/x.csv
-    python bench/generate.py census-json   --rows 100000  --out /tmp/ree-bench/census.json [--flow export]
-    python bench/generate.py inbox         --rows 1000000 --out /tmp/ree-bench/inbox  (ten years)
-    python bench/generate.py new-month     --rows 1000000 --out /tmp/ree-bench/month  (January 2025)
+    python tools/bench/generate.py comtrade-csv  --rows 1000000 --out /tmp/ree-tools/bench/comtrade.csv
+    python tools/bench/generate.py comtrade-json --rows 100000  --out /tmp/ree-tools/bench/comtrade.json
+    python tools/bench/generate.py gacc-csv      --rows 1000000 --out /tmp/ree-tools/bench/gacc/exports/x.csv
+    python tools/bench/generate.py census-json   --rows 100000  --out /tmp/ree-tools/bench/census.json [--flow export]
+    python tools/bench/generate.py inbox         --rows 1000000 --out /tmp/ree-tools/bench/inbox  (ten years)
+    python tools/bench/generate.py new-month     --rows 1000000 --out /tmp/ree-tools/bench/month  (January 2025)
 
 Same arguments, same bytes (numpy's PCG64 seeded from `--seed`). Every generated row passes the
 product's row rules and GX suites: reporters and partners are the seeds' codes (Comtrade M49 of
@@ -39,7 +39,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.formats import census as census_format  # noqa: E402
+from tools.formats import comtrade as comtrade_format  # noqa: E402
+from tools.formats import gacc as gacc_format  # noqa: E402
+
 SEEDS = ROOT / "dbt" / "seeds"
 SAMPLES = ROOT / "data" / "samples"
 CHUNK = 500_000
@@ -143,17 +149,7 @@ def _cells_and_rows(
 
 # --- Comtrade ----------------------------------------------------------------------------------
 
-COMTRADE_FIELDS = [
-    "typeCode", "freqCode", "refPeriodId", "refYear", "refMonth", "period",
-    "reporterCode", "reporterISO", "reporterDesc", "flowCode", "flowDesc",
-    "partnerCode", "partnerISO", "partnerDesc", "partner2Code", "partner2ISO", "partner2Desc",
-    "classificationCode", "classificationSearchCode", "isOriginalClassification",
-    "cmdCode", "cmdDesc", "aggrLevel", "isLeaf", "customsCode", "customsDesc",
-    "mosCode", "motCode", "motDesc", "qtyUnitCode", "qtyUnitAbbr", "qty", "isQtyEstimated",
-    "altQtyUnitCode", "altQtyUnitAbbr", "altQty", "isAltQtyEstimated",
-    "netWgt", "isNetWgtEstimated", "grossWgt", "isGrossWgtEstimated",
-    "cifvalue", "fobvalue", "primaryValue", "legacyEstimationFlag", "isReported", "isAggregate",
-]  # fmt: skip
+COMTRADE_FIELDS = comtrade_format.FIELDS
 FLOWS = [("M", "Import", 0.45), ("X", "Export", 0.40), ("RX", "Re-export", 0.10), ("RM", "Re-import", 0.05)]
 # HS6 line → (weight, typical USD/kg, description as the API spells it)
 COMTRADE_CMDS = {
@@ -434,7 +430,7 @@ def write_comtrade_csv(
     with open(path, "wb") as handle:
         for start in range(0, rows, CHUNK):
             frame = _comtrade_frame(data, start, min(rows, start + CHUNK), for_json=False)
-            frame.write_csv(handle, include_header=start == 0, null_value="")
+            handle.write(comtrade_format.frame_chunk_bytes(frame, include_header=start == 0))
     return path
 
 
@@ -445,7 +441,7 @@ def write_comtrade_json(
     data = comtrade_rows(rows, seed, periods)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
-        handle.write(b'{"elapsedTime":"0.52 secs","count":%d,"data":[' % rows)
+        handle.write(comtrade_format.payload_head(rows, "0.52 secs"))
         for start in range(0, rows, CHUNK):
             frame = _comtrade_frame(data, start, min(rows, start + CHUNK), for_json=True)
             buffer = io.BytesIO()
@@ -454,7 +450,7 @@ def write_comtrade_json(
             if start:
                 handle.write(b",\n")
             handle.write(body[1:-1].replace(b"},{", b"},\n{"))
-        handle.write(b"]}\n")
+        handle.write(comtrade_format.PAYLOAD_TAIL_CHUNKED)
     return path
 
 
@@ -484,10 +480,7 @@ GACC_PLACES = [
     ("53", "云南省", 0.005), ("54", "西藏自治区", 0.001), ("61", "陕西省", 0.005), ("62", "甘肃省", 0.005),
     ("63", "青海省", 0.002), ("64", "宁夏回族自治区", 0.004), ("65", "新疆维吾尔自治区", 0.004),
 ]  # fmt: skip
-GACC_HEADER = [
-    "数据年月", "商品编码", "商品名称", "贸易伙伴编码", "贸易伙伴名称", "贸易方式编码", "贸易方式",
-    "注册地编码", "注册地", "第一数量", "第一计量单位", "第二数量", "第二计量单位", "人民币",
-]  # fmt: skip
+GACC_HEADER = gacc_format.DETAILED_HEADER
 
 
 def gacc_periods(years=YEARS, months=range(1, 13)) -> list[str]:
@@ -600,19 +593,14 @@ def write_gacc_csv(path: Path, rows: int, seed: int = DEFAULT_SEED, periods: lis
                     "人民币": pl.Series(value_all[sl]),
                 }
             ).with_columns(_thousands(pl.col("第一数量")), _thousands(pl.col("人民币")))
-            buffer = io.BytesIO()
-            frame.write_csv(buffer, include_header=start == 0, line_terminator="\r\n", null_value="")
-            handle.write(buffer.getvalue().decode("utf-8").encode("gbk"))
+            handle.write(gacc_format.frame_chunk_bytes(frame, include_header=start == 0))
     return path
 
 
 # --- Census ------------------------------------------------------------------------------------
 
-CENSUS_IMPORT_HEADER = ["I_COMMODITY", "I_COMMODITY_SDESC", "CTY_CODE", "CTY_NAME", "GEN_VAL_MO",
-                        "CON_VAL_MO", "GEN_CIF_MO", "GEN_QY1_MO", "CON_QY1_MO", "UNIT_QY1", "time",
-                        "COMM_LVL"]  # fmt: skip
-CENSUS_EXPORT_HEADER = ["E_COMMODITY", "E_COMMODITY_SDESC", "CTY_CODE", "CTY_NAME", "ALL_VAL_MO", "QTY_1_MO",
-                        "UNIT_QY1", "DF", "time", "COMM_LVL"]  # fmt: skip
+CENSUS_IMPORT_HEADER = census_format.IMPORT_HEADER
+CENSUS_EXPORT_HEADER = census_format.EXPORT_HEADER
 
 
 def census_months(years=YEARS, months=range(1, 13)) -> list[str]:
@@ -751,7 +739,7 @@ def write_census_json(
     lines = frame.select(line.alias("line"))["line"]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write("[" + "[" + ",".join(f'"{h}"' for h in header) + "]")
+        handle.write("[" + census_format.row_text(header))
         for start in range(0, lines.len(), CHUNK):
             handle.write(",\n" + ",\n".join(lines.slice(start, CHUNK).to_list()))
         handle.write("]\n")

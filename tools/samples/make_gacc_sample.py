@@ -22,37 +22,30 @@ Consistency with the other samples (read from them, so the files agree by constr
 - Dy and Tb lines collapse after the April 2025 licensing rule (mofcom-gacc-2025-18, 4 April) and
   recover partly from June.
 
-Run:  python scripts/make_gacc_sample.py        (rerunnable; same bytes every time)
+Run:  python tools/samples/make_gacc_sample.py        (rerunnable; same bytes every time)
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import random
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 SEED = 20250404
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.formats import gacc as gacc_format  # noqa: E402
+
 SAMPLES = ROOT / "data" / "samples"
 OUT = SAMPLES / "gacc" / "exports"
 YEAR = 2025
 
-HEADER = [
-    "数据年月",
-    "商品编码",
-    "商品名称",
-    "贸易伙伴编码",
-    "贸易伙伴名称",
-    "第一数量",
-    "第一计量单位",
-    "第二数量",
-    "第二计量单位",
-    "人民币",
-]
+HEADER = gacc_format.HEADER
 # Comtrade M49 → (GACC code, GACC name), as in dbt/seeds/countries.csv.
 PARTNERS = {
     842: ("502", "美国"),
@@ -129,8 +122,7 @@ def comtrade_exports() -> dict[tuple[str, int, int], tuple[int, int]]:
     return flows
 
 
-def grouped(number: float) -> str:
-    return f"{round(number):,}"
+grouped = gacc_format.grouped
 
 
 def build() -> dict[str, list[list[str]]]:
@@ -221,11 +213,7 @@ def build() -> dict[str, list[list[str]]]:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, rows in build().items():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(HEADER)
-        writer.writerows(rows)
-        (OUT / name).write_bytes(buffer.getvalue().encode("gbk"))
+        gacc_format.write(OUT / name, rows)  # GBK, CRLF, as the platform exports it
         print(f"wrote {OUT / name} ({len(rows)} rows)")
 
 

@@ -15,17 +15,22 @@ mirror gap); GEN_CIF_MO adds 1-3.5 % freight and insurance. Every "-" row (TOTAL
 COUNTRIES) is the sum of the country rows of that line and month (per DF for exports); a
 0003 EUROPEAN UNION grouping row sums the EU countries shown. 2846 imports total about 8,000 t.
 
-Run:  python scripts/make_census_sample.py        (rerunnable; same bytes every time)
+Run:  python tools/samples/make_census_sample.py        (rerunnable; same bytes every time)
 """
 
 from __future__ import annotations
 
 import json
 import random
+import sys
 from pathlib import Path
 
 SEED = 20250317
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.formats import census as census_format  # noqa: E402
+
 OUT = ROOT / "data" / "samples" / "census"
 COMTRADE_CHINA = ROOT / "data" / "samples" / "comtrade" / "china_exports_monthly_2023_2025.json"
 
@@ -208,20 +213,7 @@ def imports() -> list[list[str]]:
             totals.append(
                 {"line": line, "cty": "0003", "month": month} | {f: sum(r[f] for r in eu) for f in fields}
             )
-    header = [
-        "I_COMMODITY",
-        "I_COMMODITY_SDESC",
-        "CTY_CODE",
-        "CTY_NAME",
-        "GEN_VAL_MO",
-        "CON_VAL_MO",
-        "GEN_CIF_MO",
-        "GEN_QY1_MO",
-        "CON_QY1_MO",
-        "UNIT_QY1",
-        "time",
-        "COMM_LVL",
-    ]
+    header = census_format.IMPORT_HEADER
     body = [
         [
             r["line"],
@@ -299,18 +291,7 @@ def exports() -> list[list[str]]:
                     "qty": sum(r["qty"] for r in eu),
                 }
             )
-    header = [
-        "E_COMMODITY",
-        "E_COMMODITY_SDESC",
-        "CTY_CODE",
-        "CTY_NAME",
-        "ALL_VAL_MO",
-        "QTY_1_MO",
-        "UNIT_QY1",
-        "DF",
-        "time",
-        "COMM_LVL",
-    ]
+    header = census_format.EXPORT_HEADER
     body = [
         [
             r["line"],
@@ -330,10 +311,7 @@ def exports() -> list[list[str]]:
 
 
 def write(path: Path, table: list[list[str]]) -> None:
-    # The API's own layout: one row per line, no spaces.
-    lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in table]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("[" + ",\n".join(lines) + "]", encoding="utf-8")
+    census_format.write(path, table)  # the API's own layout: one row per line, no spaces
     print(f"wrote {path.relative_to(ROOT)} ({len(table) - 1} rows, {path.stat().st_size:,} bytes)")
 
 

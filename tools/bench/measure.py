@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""One measurement, run in its own process by bench/run.py (so its peak RSS is its own).
+"""One measurement, run in its own process by tools/bench/run.py (so its peak RSS is its own).
 
-    python bench/measure.py <task> --path FILE [--source comtrade] [--lake DIR] ...
+    python tools/bench/measure.py <task> --path FILE [--source comtrade] [--lake DIR] ...
 
 Prints one JSON object on its last stdout line: `seconds` is the timed section only (imports,
 interpreter start and one-time warm-ups are outside it and reported apart), `rows` what was read,
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 

@@ -30,7 +30,7 @@ Mapping rules:
 
 Run (pycountry is not a project dependency: `pip install pycountry==26.2.16` in any venv):
 
-    python scripts/build_country_codes.py --census country.txt --gacc zh-TradingPartner.csv \
+    python tools/country_codes.py --census country.txt --gacc zh-TradingPartner.csv \
         --gacc-en en-TradingPartner-cleaned-manually.csv
 """
 

@@ -14,32 +14,22 @@ US imports, import sources and average prices are the published MCS 2025 figures
 (shared/reference/published-figures.md); the other figures are synthetic, scaled to published
 ones. No randomness is needed: every figure is written out below.
 
-Run:  python scripts/make_usgs_sample.py        (rerunnable; same bytes every time)
+Run:  python tools/samples/make_usgs_sample.py        (rerunnable; same bytes every time)
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.formats import usgs as usgs_format  # noqa: E402
+
 OUT = ROOT / "data" / "samples" / "usgs" / "mcs2025_rare_earths.csv"
 
-HEADER = [
-    "MCS chapter",
-    "Section",
-    "Commodity",
-    "Country",
-    "Statistics",
-    "Statistics_detail",
-    "Unit",
-    "Year",
-    "Value",
-    "Notes",
-    "Is critical mineral 2025",
-    "Other notes",
-]
+HEADER = usgs_format.HEADER
 SALIENT = "Salient Statistics—United States"
 WORLD = "World Mine Production and Reserves"
 YEARS = [2020, 2021, 2022, 2023, 2024]
@@ -220,12 +210,7 @@ def rows() -> list[list[str]]:
 
 
 def main() -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    writer.writerows(rows())
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_bytes(buffer.getvalue().encode("cp1252"))
+    usgs_format.write(OUT, rows())  # cp1252, CRLF, as USGS publishes it
     print(f"wrote {OUT.relative_to(ROOT)} ({len(rows())} rows)")
 
 

@@ -1,4 +1,4 @@
-"""The fixed set of typical BI queries timed against the serving file (bench/measure.py `bi`).
+"""The fixed set of typical BI queries timed against the serving file (tools/bench/measure.py `bi`).
 
 The first seven are the example queries of docs/bi.md (what a dashboard page runs); the rest are
 the filters a BI tool issues on the fact tables (one importer's partners, one line's time series,

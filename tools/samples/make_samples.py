@@ -16,22 +16,27 @@ World row is computed from the partner rows so totals reconcile exactly; breakdo
 (motCode != 0, customsCode != "C00") and the Areas-nes row are there to test that a
 consumer neither adds slices to totals nor counts aggregates as countries.
 
-Run:  python scripts/make_samples.py        (rerunnable; same bytes every time)
+Run:  python tools/samples/make_samples.py   (rerunnable; same bytes every time)
+The bytes of each format come from tools/formats/ (shared with the fixtures and the benchmark).
 """
 
 from __future__ import annotations
 
 import bisect
-import csv
 import datetime as dt
-import io
-import json
 import math
 import random
+import sys
 from pathlib import Path
 
 SEED = 20251126
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.formats import comtrade as comtrade_format  # noqa: E402
+from tools.formats import fx as fx_format  # noqa: E402
+from tools.formats import prices as prices_format  # noqa: E402
+
 OUT = ROOT / "data" / "samples"
 
 MASTER = random.Random(SEED)
@@ -88,17 +93,7 @@ CMD_DESC = {
 
 FLOW_DESC = {"M": "Import", "X": "Export", "RM": "Re-import", "RX": "Re-export"}
 
-FIELDS = [
-    "typeCode", "freqCode", "refPeriodId", "refYear", "refMonth", "period",
-    "reporterCode", "reporterISO", "reporterDesc", "flowCode", "flowDesc",
-    "partnerCode", "partnerISO", "partnerDesc", "partner2Code", "partner2ISO", "partner2Desc",
-    "classificationCode", "classificationSearchCode", "isOriginalClassification",
-    "cmdCode", "cmdDesc", "aggrLevel", "isLeaf", "customsCode", "customsDesc",
-    "mosCode", "motCode", "motDesc", "qtyUnitCode", "qtyUnitAbbr", "qty", "isQtyEstimated",
-    "altQtyUnitCode", "altQtyUnitAbbr", "altQty", "isAltQtyEstimated",
-    "netWgt", "isNetWgtEstimated", "grossWgt", "isGrossWgtEstimated",
-    "cifvalue", "fobvalue", "primaryValue", "legacyEstimationFlag", "isReported", "isAggregate",
-]  # fmt: skip
+FIELDS = comtrade_format.FIELDS
 
 
 # --------------------------------------------------------------------------------------
@@ -211,31 +206,6 @@ def world_row(rows: list[dict], **kw) -> dict:
     return record(partner=0, net_kg=net, value_usd=val, gross_kg=gross, **kw)
 
 
-def write_payload(path: Path, records: list[dict], elapsed: str) -> None:
-    """Comtrade API v1 envelope; compact JSON with one record per line (diff-friendly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = ",\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records)
-    text = (
-        '{"elapsedTime":'
-        + json.dumps(elapsed)
-        + ',"count":'
-        + str(len(records))
-        + ',"data":[\n'
-        + body
-        + '\n],"error":""}\n'
-    )
-    path.write_text(text, encoding="utf-8")
-
-
-def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-
-
 def business_days(start: dt.date, end: dt.date) -> list[dt.date]:
     out, d = [], start
     while d <= end:
@@ -342,7 +312,7 @@ def write_fx(fx: dict[str, dict[dt.date, float]]) -> None:
     for d in FX_DAYS:
         for cur in ("CNY", "EUR"):
             rows.append([d.isoformat(), cur, f"{fx[cur][d]:.4f}"])
-    write_csv(OUT / "fx" / "fx_rates_2020_2025.csv", ["date", "currency", "per_usd"], rows)
+    fx_format.write(OUT / "fx" / "fx_rates_2020_2025.csv", rows)
 
 
 # --------------------------------------------------------------------------------------
@@ -542,9 +512,7 @@ def make_prices(fx: dict[str, dict[dt.date, float]]) -> list[list[str]]:
 
 
 def write_prices(rows: list[list[str]]) -> None:
-    header = ["date", "source", "product", "element", "form", "purity", "basis", "currency",
-              "unit", "low", "high"]  # fmt: skip
-    write_csv(OUT / "prices" / "benchmark_prices_2020_2025.csv", header, rows)
+    prices_format.write(OUT / "prices" / "benchmark_prices_2020_2025.csv", rows)
 
 
 # --------------------------------------------------------------------------------------
@@ -914,12 +882,13 @@ def main() -> None:
 
     write_fx(fx)
     write_prices(prices)
-    comtrade = OUT / "comtrade"
-    write_payload(comtrade / "us_imports_annual_2020_2024.json", us, "0.12 secs")
-    write_payload(comtrade / "china_exports_monthly_2023_2025.json", cn, "0.47 secs")
-    write_payload(comtrade / "us_reimports_sample_2024.json", reflows, "0.05 secs")
-    write_csv(comtrade / "japan_imports_annual_2021_2024.csv", FIELDS,
-              [[csv_cell(r[f]) for f in FIELDS] for r in jp])  # fmt: skip
+    folder = OUT / "comtrade"
+    comtrade_format.write_payload(folder / "us_imports_annual_2020_2024.json", us, "0.12 secs")
+    comtrade_format.write_payload(folder / "china_exports_monthly_2023_2025.json", cn, "0.47 secs")
+    comtrade_format.write_payload(folder / "us_reimports_sample_2024.json", reflows, "0.05 secs")
+    comtrade_format.write_csv(
+        folder / "japan_imports_annual_2021_2024.csv", [[csv_cell(r[f]) for f in FIELDS] for r in jp]
+    )
 
     for p in sorted(OUT.rglob("*")):
         if p.is_file():

@@ -1,0 +1,1 @@
+"""Tooling around the product: sample and fixture generators, format writers, benchmarks."""

@@ -1,0 +1,51 @@
+"""Compare the marts of two DuckDB warehouses: used by tests/test_incremental.py (an incremental
+build equals a full one) and by the benchmark's 1e7 check (tools/bench/run.py), so both agree on
+what "equal" means."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def compare_marts(a: Path, b: Path) -> dict:
+    """Every marts table of two warehouses: the same rows, as multisets. Rows are paired on every
+    non-float column (ties broken by the floats) and every float column must agree to 1e-9
+    relative (a sum may add the same numbers in another order)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"attach '{a}' as a (read_only)")
+    con.execute(f"attach '{b}' as b (read_only)")
+    listing = "select table_name from duckdb_tables() where database_name = ? and schema_name = 'marts'"
+    tables_a = {t for (t,) in con.execute(listing, ["a"]).fetchall()}
+    tables_b = {t for (t,) in con.execute(listing, ["b"]).fetchall()}
+    differences = {t: "missing on one side" for t in tables_a ^ tables_b}
+    for table in sorted(tables_a & tables_b):
+        columns = con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = 'a' "
+            "and schema_name = 'marts' and table_name = ? order by column_index",
+            [table],
+        ).fetchall()
+        exact = [f'"{c}"' for c, t in columns if t not in ("DOUBLE", "FLOAT")]
+        floats = [f'"{c}"' for c, t in columns if t in ("DOUBLE", "FLOAT")]
+        numbered = (
+            f"select *, row_number() over (partition by {', '.join(exact) or 1} "
+            f"order by {', '.join(floats) or 1}) as _n from {{}}.marts.{table}"
+        )
+        pairs = " and ".join(f"x.{c} is not distinct from y.{c}" for c in [*exact, "_n"])
+        close = (
+            " and ".join(
+                f"((x.{c} is null and y.{c} is null) or abs(x.{c} - y.{c}) <= "
+                f"1e-9 * greatest(abs(x.{c}), abs(y.{c}), 1.0))"
+                for c in floats
+            )
+            or "true"
+        )
+        unmatched = con.execute(
+            f"select count(*) from ({numbered.format('a')}) as x full join ({numbered.format('b')}) as y "  # noqa: S608
+            f"on {pairs} where x._n is null or y._n is null or not ({close})"
+        ).fetchall()[0][0]
+        if unmatched:
+            differences[table] = f"{unmatched} rows differ"
+    con.close()
+    return {"equal": not differences, "tables": len(tables_a | tables_b), "differences": differences}
