@@ -16,8 +16,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from dagster_project.serving.report import CHARTS, build_report
 from dagster_project.serving.assets import supply_risk_report
+from dagster_project.serving.report import CHARTS, build_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

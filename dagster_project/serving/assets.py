@@ -52,7 +52,6 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     return serving_marts
 
 
-
 @dg.asset(
     name="supply_risk_report",
     group_name="serving",

@@ -54,7 +54,8 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
             f"{ELEMENT_NAMES[group]}, {label}"
             + (" (M2: two months together)" if label.startswith("Jan+") else "")
             + (
-                f"<br>of the US figure, {r.us_import_element_kg_exporter_lines:,.1f} kg split by China's lines"
+                f"<br>of the US figure, {r.us_import_element_kg_exporter_lines:,.1f} kg split by "
+                "China's lines"
                 if r is not None and r.us_import_element_kg_exporter_lines
                 else ""
             )

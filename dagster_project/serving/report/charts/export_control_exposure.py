@@ -72,7 +72,9 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
     layout(fig, 460, x_title=True, xaxis_title="months from the control's effective month (0 = effective)")
     fig.update_xaxes(dtick=1, zeroline=False)
     fig.update_yaxes(title_text="tonnes of element (export)")
-    world = "partner WLD" if all(r.world for r in rows) else "partner WLD where declared, else sum of countries"
+    world = (
+        "partner WLD" if all(r.world for r in rows) else "partner WLD where declared, else sum of countries"
+    )
     detail = (
         f"Rows: {world}; regimes {values_text(r.regime_id for r in rows)}; reporters "
         f"{values_text(r.reporter_iso3 for r in rows)}; source: {values_text(r.source for r in rows)} "

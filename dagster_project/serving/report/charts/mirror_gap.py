@@ -101,7 +101,8 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
     layout(fig, 330 * len(groups) + 80, barmode="group")
     detail = (
         f"Rows: exporter CHN, importer USA, HS6 lines where both sides declared a value ({one_sided} "
-        f"one-sided rows left out), summed over HS6; export_source: {values_text(r.export_sources for r in rows)}; "
+        "one-sided rows left out), summed over HS6; "
+        f"export_source: {values_text(r.export_sources for r in rows)}; "
         f"import_source: {values_text(r.import_sources for r in rows)}. Period: "
         f"{period_text(r.period_start for r in rows)} (freq {values_text(r.freq for r in rows)}; annual and "
         "monthly are never added). A gap around +5 to +10 % of exports is freight and insurance; far "

@@ -1,8 +1,8 @@
 """Customs unit values (value / kg) of element-specific lines against benchmark prices."""
 
 import duckdb
-from plotly.subplots import make_subplots
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dagster_project.serving.report.common import (
     WHAT_TO_LOAD,
