@@ -3,67 +3,71 @@
 -- USA), else comtrade, else the first other source by name; two sources are never added. January
 -- and February of a year are one unit for that choice (selection_period, from
 -- int_trade_flows__periods), so a national M2 period is never set beside comtrade's January and
--- February. Every flow is kept (the marts filter it); `year` is among the keys (a selection
--- period never crosses a year) so that a filter on year reaches the rows before the choice.
-with
+-- February. Every flow is kept (the marts filter it).
+--
+-- Written so that a filter on the view (mart_mirror_flows' incremental `year in (...)`) reaches
+-- both reads of the rows: `year` is among the keys (a selection period never crosses a year), the
+-- choice is an aggregate, not a window (DuckDB pushes filters through group keys, not through a
+-- window's partition), and no CTE is read twice (DuckDB would materialise it whole first).
+{% set source_rank -%}
+    case
+        when (source = 'gacc' and reporter_iso3 = 'CHN') or (source = 'census' and reporter_iso3 = 'USA')
+            then 1
+        when source = 'comtrade' then 2
+        else 3
+    end
+{%- endset %}
 
-flows as (
-    select * from {{ ref('int_trade_flows__periods') }}
-),
+with
 
 ranked_flows as (
     select
-        flows.*,
-        case
-            when
-                (flows.source = 'gacc' and flows.reporter_iso3 = 'CHN')
-                or (flows.source = 'census' and flows.reporter_iso3 = 'USA')
-                then 1
-            when flows.source = 'comtrade' then 2
-            else 3
-        end as source_rank
-    from flows
+        *,
+        {{ source_rank }} as source_rank
+    from {{ ref('int_trade_flows__periods') }}
 ),
 
-source_periods as (
-    select distinct
-        source,
+-- per (reporter, flow, freq family, year, selection period): the lowest rank, then the first
+-- source by name (the one-digit rank sorts as text)
+choices as (
+    select
         reporter_iso3,
         flow,
         freq_family,
         year,
         selection_period,
-        source_rank
-    from ranked_flows
+        min(cast({{ source_rank }} as varchar) || source) as choice
+    from {{ ref('int_trade_flows__periods') }}
+    group by
+        reporter_iso3,
+        flow,
+        freq_family,
+        year,
+        selection_period
 ),
 
-ranked_sources as (
+chosen_sources as (
     select
-        source_periods.*,
-        row_number() over (
-            partition by
-                source_periods.reporter_iso3,
-                source_periods.flow,
-                source_periods.freq_family,
-                source_periods.year,
-                source_periods.selection_period
-            order by source_periods.source_rank asc, source_periods.source asc
-        ) as preference
-    from source_periods
+        reporter_iso3,
+        flow,
+        freq_family,
+        year,
+        selection_period,
+        substr(choice, 2) as source
+    from choices
 ),
 
 final as (
     select ranked_flows.*
     from ranked_flows
-    inner join ranked_sources
+    inner join chosen_sources
         on
-            ranked_flows.source = ranked_sources.source
-            and ranked_flows.reporter_iso3 = ranked_sources.reporter_iso3
-            and ranked_flows.flow = ranked_sources.flow
-            and ranked_flows.freq_family = ranked_sources.freq_family
-            and ranked_flows.year = ranked_sources.year
-            and ranked_flows.selection_period = ranked_sources.selection_period
-    where ranked_sources.preference = 1
+            ranked_flows.source = chosen_sources.source
+            and ranked_flows.reporter_iso3 = chosen_sources.reporter_iso3
+            and ranked_flows.flow = chosen_sources.flow
+            and ranked_flows.freq_family = chosen_sources.freq_family
+            and ranked_flows.year = chosen_sources.year
+            and ranked_flows.selection_period = chosen_sources.selection_period
 )
 
 select * from final

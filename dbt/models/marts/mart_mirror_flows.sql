@@ -18,6 +18,9 @@
         pre_hook="{{ incremental_pre_hook('year') }}"
     )
 }}
+-- The rows come from fct_trade_flows through the views int_trade_flows__periods and __preferred;
+-- the incremental plan takes the loads of the incremental models a model refs directly, so:
+-- depends_on: {{ ref('fct_trade_flows') }}
 with
 
 chosen_flows as (
