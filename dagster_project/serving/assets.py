@@ -61,11 +61,12 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
 )
 def supply_risk_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """`$REE_DATA_DIR/reports/supply_risk.html`: one self-contained page (plotly.js inlined, opens
-    offline) with China's exports by stage (rare earths vs magnets), the China→US mirror gap, US
-    supplier concentration, controlled-element flows around each control's effective date, customs
-    unit values against benchmark prices, and export-control suspensions that recently expired or
-    are about to. Read from `serving/ree.duckdb` (read-only); a chart whose mart is missing or
-    empty shows "no data" and why."""
+    offline) with China's exports by stage (rare earths vs magnets), the China→US mirror gap, China's
+    exports to the US against US imports from China by element (Dy, Tb, NdPr) with the reconciled
+    estimate, US supplier concentration, controlled-element flows around each control's effective
+    date, customs unit values against benchmark prices, and export-control suspensions that
+    recently expired or are about to. Read from `serving/ree.duckdb` (read-only); a chart whose
+    mart is missing or empty shows "no data" and why."""
     result = build_report()
     context.log.info(
         f"wrote {result.path}: {len(result.charts_rendered)} charts with data, "
