@@ -12,8 +12,7 @@ from dagster_project.ingest.assets import build_ingest_asset
 from dagster_project.ingest.pulls import PULL_ASSETS, SCHEDULES, build_inbox_sensor
 from dagster_project.lib import dagster_fixes
 from dagster_project.lib.runs import build_dead_run_reaper
-from dagster_project.serving.assets import build_publish_asset
-from dagster_project.serving.report_asset import supply_risk_report
+from dagster_project.serving.assets import build_publish_asset, supply_risk_report
 from dagster_project.sources import SOURCES
 from dagster_project.warehouse.dbt import build_dbt_assets, dbt_resource
 

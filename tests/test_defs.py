@@ -32,6 +32,8 @@ EXPECTED_KEYS = {
     "intermediate/int_gacc__current",
     "intermediate/int_trade_flows__census",
     "intermediate/int_trade_flows__gacc",
+    "intermediate/int_trade_flows__periods",
+    "intermediate/int_trade_flows__preferred",
     "intermediate/int_fx__current",
     "intermediate/int_fx__monthly_average",
     "intermediate/int_prices__current",

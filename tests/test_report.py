@@ -16,8 +16,8 @@ import pytest
 import yaml
 from conftest import REPO
 
+from dagster_project.serving.assets import supply_risk_report
 from dagster_project.serving.report import CHARTS, build_report
-from dagster_project.serving.report_asset import supply_risk_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,6 +46,13 @@ MARTS: dict[str, dict[str, str]] = {
         "import_value_usd": "double", "export_kg": "double", "import_kg": "double",
         "value_gap_usd": "double", "cif_fob_ratio": "double", "export_source": "varchar",
         "import_source": "varchar",
+    },
+    "mart_china_us_element_flows": {
+        "element_group": "varchar", "freq": "varchar", "period_start": "date", "year": "integer",
+        "month": "integer", "china_export_element_kg": "double", "china_export_value_usd": "double",
+        "us_import_element_kg": "double", "us_import_value_usd": "double",
+        "us_import_element_kg_exporter_lines": "double", "reconciled_element_kg": "double",
+        "element_kg_gap": "double",
     },
     "mart_supplier_concentration": {
         "source": "varchar", "importer_iso3": "varchar", "hs6": "varchar", "year": "integer",
@@ -122,6 +129,18 @@ def _sample_rows() -> dict[str, list[dict]]:
          "import_value_usd": None, "value_gap_usd": None,
          "export_source": "gacc", "import_source": None},
     ]  # fmt: skip
+    china_us = [
+        {"element_group": group, "freq": freq, "period_start": d(2025, month, 1), "year": 2025,
+         "month": month, "china_export_element_kg": china, "us_import_element_kg": us,
+         "us_import_element_kg_exporter_lines": split, "reconciled_element_kg": reconciled,
+         "element_kg_gap": None if china is None or us is None else us - china}
+        for group, freq, month, china, us, split, reconciled in (
+            ("Dy", "M2", 1, 1500.0, 1320.0, 900.0, 1410.0),
+            ("Dy", "M", 3, 800.0, 610.0, 400.0, 700.0),
+            ("Tb", "M", 3, 120.0, None, None, 118.0),
+            ("NdPr", "M", 4, 9000.0, 9900.0, None, 9500.0),
+        )
+    ]  # fmt: skip
     concentration = [
         {"source": "comtrade", "importer_iso3": "USA", "hs6": "284690", "year": year, "year_basis": "annual",
          "hhi": hhi, "china_share": share, "supplier_count": 5, "top1_partner_iso3": "CHN"}
@@ -172,6 +191,7 @@ def _sample_rows() -> dict[str, list[dict]]:
     return {
         "mart_china_exports_by_stage": china,
         "mart_mirror_flows": mirror,
+        "mart_china_us_element_flows": china_us,
         "mart_supplier_concentration": concentration,
         "mart_export_control_exposure": exposure,
         "mart_unit_value_vs_price": unit_values,

@@ -1,17 +1,14 @@
 -- The calendar of months: one row per month from the first to the last month that the trade
--- flows or the prices cover. An annual row covers January to December of its year and an M2 row
--- (China's January + February) covers both months, so every period_start of a mart is a row here.
+-- flows or the prices cover. A trade row covers its period_months (int_trade_flows__periods): an
+-- annual row January to December of its year, an M2 row (China's January + February) both months,
+-- so every period_start of a mart is a row here.
 with
 
 trade_periods as (
     select
         period_start as first_month,
-        case
-            when freq = 'A' then cast({{ dbt.dateadd('month', 11, 'period_start') }} as date)
-            when freq = 'M2' then cast({{ dbt.dateadd('month', 1, 'period_start') }} as date)
-            else period_start
-        end as last_month
-    from {{ ref('fct_trade_flows') }}
+        cast({{ dbt.dateadd('month', 'period_months - 1', 'period_start') }} as date) as last_month
+    from {{ ref('int_trade_flows__periods') }}
 ),
 
 price_periods as (

@@ -1,7 +1,8 @@
 -- China's exports month by month, by supply-chain stage and headline series, per partner and for
--- the World. One source per period: gacc when gacc has the period, otherwise comtrade; January and
--- February of a year are one unit for that choice (gacc may give them as one M2 period), so a gacc
--- M2 is never set beside comtrade's January and February. Annual rows are left out.
+-- the World. One source per period, from int_trade_flows__preferred: gacc when gacc has the period,
+-- otherwise comtrade; January and February of a year are one unit for that choice (gacc may give
+-- them as one M2 period), so a gacc M2 is never set beside comtrade's January and February. Annual
+-- rows are left out.
 --
 -- Series: `rare_earths` = stages compound and metal_alloy of rare-earth lines (element_basis exact,
 -- unassigned or assumed_composition): "rare earths (compounds + metals)". `magnets` = stage magnet
@@ -13,7 +14,7 @@
 with
 
 flows as (
-    select * from {{ ref('fct_trade_flows') }}
+    select * from {{ ref('int_trade_flows__preferred') }}
     where
         reporter_iso3 = 'CHN'
         and flow = 'export'
@@ -29,69 +30,34 @@ countries as (
     where not is_aggregate
 ),
 
-keyed_flows as (
-    select
-        flows.*,
-        case
-            when flows.freq = 'M' and flows.month = 2
-                then cast({{ dbt.dateadd('month', -1, 'flows.period_start') }} as date)
-            else flows.period_start
-        end as selection_period,
-        case flows.source when 'gacc' then 1 when 'comtrade' then 2 else 3 end as source_rank
-    from flows
-),
-
-source_periods as (
-    select distinct
-        source,
-        selection_period,
-        source_rank
-    from keyed_flows
-),
-
-ranked_sources as (
-    select
-        source_periods.*,
-        row_number() over (
-            partition by source_periods.selection_period
-            order by source_periods.source_rank asc, source_periods.source asc
-        ) as preference
-    from source_periods
-),
-
 classified as (
     select
-        keyed_flows.source,
-        keyed_flows.partner_iso3,
-        keyed_flows.freq,
-        keyed_flows.period_start,
-        keyed_flows.year,
-        keyed_flows.month,
-        keyed_flows.stage,
+        flows.source,
+        flows.partner_iso3,
+        flows.freq,
+        flows.period_start,
+        flows.year,
+        flows.month,
+        flows.stage,
         case
             when
-                keyed_flows.stage in ('compound', 'metal_alloy')
+                flows.stage in ('compound', 'metal_alloy')
                 and products.element_basis in ('exact', 'unassigned', 'assumed_composition')
                 then 'rare_earths'
             when
-                keyed_flows.stage = 'magnet'
+                flows.stage = 'magnet'
                 and products.element_basis in ('exact', 'assumed_composition')
                 then 'magnets'
             else 'other'
         end as series,
-        keyed_flows.net_weight_kg,
-        keyed_flows.value_usd
-    from keyed_flows
-    inner join ranked_sources
-        on
-            keyed_flows.source = ranked_sources.source
-            and keyed_flows.selection_period = ranked_sources.selection_period
+        flows.net_weight_kg,
+        flows.value_usd
+    from flows
     left join products
         on
-            keyed_flows.source = products.source
-            and keyed_flows.product_code = products.product_code
-            and keyed_flows.year between products.valid_from_year and products.valid_to_year
-    where ranked_sources.preference = 1
+            flows.source = products.source
+            and flows.product_code = products.product_code
+            and flows.year between products.valid_from_year and products.valid_to_year
 ),
 
 country_rows as (

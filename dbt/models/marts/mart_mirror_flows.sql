@@ -1,10 +1,9 @@
 -- Mirror statistics: the exporter's declared exports to the importer set against the importer's
 -- declared imports from the exporter, per HS6 line and period.
 --
--- One source per side: for each (reporter, flow, frequency, period) the national source when it
--- has that period (gacc for CHN, census for USA), else comtrade; two sources are never added.
--- January and February of a year are one unit for that choice, so a source reporting them as M2
--- (combined) and another reporting them as two M months are never mixed.
+-- One source per side: the rows of int_trade_flows__preferred (for each reporter, flow, frequency
+-- and period the national source when it has that period, else comtrade; January and February of
+-- a year one unit for that choice); two sources are never added.
 -- Periods are aligned: A with A, M with M; when either side reports Jan+Feb of a year as M2, the
 -- other side's January and February are summed into the M2 row. Monthly rows are never added up
 -- to annual ones. Only country partners (no World, no aggregates).
@@ -19,10 +18,13 @@
         pre_hook="{{ incremental_pre_hook('year') }}"
     )
 }}
+-- The rows come from fct_trade_flows through the views int_trade_flows__periods and __preferred;
+-- the incremental plan takes the loads of the incremental models a model refs directly, so:
+-- depends_on: {{ ref('fct_trade_flows') }}
 with
 
-flows as (
-    select * from {{ ref('fct_trade_flows') }}
+chosen_flows as (
+    select * from {{ ref('int_trade_flows__preferred') }}
     where
         flow in ('import', 'export')
         and {{ changed_filter('year') if is_incremental() else 'true' }}
@@ -31,64 +33,6 @@ flows as (
 countries as (
     select iso3 from {{ ref('dim_country') }}
     where not is_aggregate
-),
-
-keyed_flows as (
-    select
-        flows.*,
-        case when flows.freq = 'A' then 'A' else 'M' end as freq_family,
-        case
-            when flows.freq = 'M' and flows.month = 2
-                then cast({{ dbt.dateadd('month', -1, 'flows.period_start') }} as date)
-            else flows.period_start
-        end as selection_period,
-        case
-            when
-                (flows.source = 'gacc' and flows.reporter_iso3 = 'CHN')
-                or (flows.source = 'census' and flows.reporter_iso3 = 'USA')
-                then 1
-            when flows.source = 'comtrade' then 2
-            else 3
-        end as source_rank
-    from flows
-),
-
-source_periods as (
-    select distinct
-        source,
-        reporter_iso3,
-        flow,
-        freq_family,
-        selection_period,
-        source_rank
-    from keyed_flows
-),
-
-ranked_sources as (
-    select
-        source_periods.*,
-        row_number() over (
-            partition by
-                source_periods.reporter_iso3,
-                source_periods.flow,
-                source_periods.freq_family,
-                source_periods.selection_period
-            order by source_periods.source_rank asc, source_periods.source asc
-        ) as preference
-    from source_periods
-),
-
-chosen_flows as (
-    select keyed_flows.*
-    from keyed_flows
-    inner join ranked_sources
-        on
-            keyed_flows.source = ranked_sources.source
-            and keyed_flows.reporter_iso3 = ranked_sources.reporter_iso3
-            and keyed_flows.flow = ranked_sources.flow
-            and keyed_flows.freq_family = ranked_sources.freq_family
-            and keyed_flows.selection_period = ranked_sources.selection_period
-    where ranked_sources.preference = 1
 ),
 
 -- Reporters whose chosen source gives January + February of a year as one M2 period.
@@ -110,6 +54,7 @@ sides as (
         hs6,
         freq,
         period_start,
+        selection_period,
         year,
         month,
         net_weight_kg,
@@ -125,6 +70,7 @@ sides as (
         hs6,
         freq,
         period_start,
+        selection_period,
         year,
         month,
         net_weight_kg,
@@ -174,9 +120,9 @@ aligned_periods as (
         importer_iso3,
         hs6,
         aligned_freq as freq,
+        -- a January or February month set into its year's M2 period: January (its selection period)
         case
-            when aligned_freq = 'M2' and freq = 'M'
-                then cast({{ dbt.dateadd('month', '1 - month', 'period_start') }} as date)
+            when aligned_freq = 'M2' and freq = 'M' then selection_period
             else period_start
         end as period_start,
         year,

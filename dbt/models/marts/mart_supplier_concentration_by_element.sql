@@ -22,15 +22,16 @@ months_covered as (
         source,
         reporter_iso3,
         year,
-        sum(case when freq = 'M2' then 2 else 1 end) as months
+        sum(period_months) as months
     from (
         select distinct
             source,
             reporter_iso3,
             year,
             freq,
-            period_start
-        from {{ ref('fct_trade_flows') }}
+            period_start,
+            period_months
+        from {{ ref('int_trade_flows__periods') }}
         where flow = 'import' and freq in ('M', 'M2')
     ) as periods
     group by source, reporter_iso3, year

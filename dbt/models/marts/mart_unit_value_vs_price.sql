@@ -8,7 +8,7 @@
 with
 
 flows as (
-    select * from {{ ref('fct_trade_flows') }}
+    select * from {{ ref('int_trade_flows__periods') }}
     where flow in ('import', 'export')
 ),
 
@@ -42,13 +42,7 @@ lines as (
             when flows.reporter_iso3 in ('USA', 'CAN', 'MEX') then 'cif_north_america'
             else 'cif_europe'
         end as preferred_basis,
-        cast(
-            case
-                when flows.freq = 'A' then {{ dbt.dateadd('month', 12, 'flows.period_start') }}
-                when flows.freq = 'M2' then {{ dbt.dateadd('month', 2, 'flows.period_start') }}
-                else {{ dbt.dateadd('month', 1, 'flows.period_start') }}
-            end as date
-        ) as period_end
+        flows.period_end
     from flows
     inner join products
         on
