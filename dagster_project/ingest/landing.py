@@ -33,10 +33,7 @@ import datetime
 import fnmatch
 import hashlib
 import json
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +42,7 @@ import polars as pl
 
 from dagster_project.ingest import streaming
 from dagster_project.lib.faults import pause_point
-from dagster_project.lib.storage import write_error
+from dagster_project.lib.storage import write_atomic, write_error
 from dagster_project.sources.base import (
     OUT_OF_SCOPE,
     REJECT_REASON,
@@ -166,43 +163,6 @@ class SourceLoadReport:
 
 
 # --- files ------------------------------------------------------------------------------------
-
-
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    try:
-        frame.write_parquet(temporary, statistics=True)
-        fsync_replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def fsync_replace(written: Path, path: Path) -> None:
-    """Move a finished file into place: flushed to disk first, then one rename, so a reader sees
-    the old file or the new one, never part of it. A file from another file system (a work
-    folder elsewhere) is first copied beside its target under a hidden temporary name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if written.stat().st_dev != path.parent.stat().st_dev:
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-        shutil.copyfile(written, temporary)
-        written = temporary
-    with open(written, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(written, path)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def remove_stale_temporaries(root: Path) -> int:
@@ -371,14 +331,14 @@ def load_file(
         quarantined = raw.join(bad_reasons, on=ROW_NUMBER, how="inner").select(
             pl.all().exclude(ROW_NUMBER, REJECT_REASON).cast(pl.String), ROW_NUMBER, REJECT_REASON
         )
-        write_parquet_atomic(_lineage(quarantined, relative, load_id, loaded_at), quarantine_path)
+        write_atomic(quarantine_path, _lineage(quarantined, relative, load_id, loaded_at))
     load.rows_quarantined = bad_reasons.height
     if out_of_scope.height:
         kept = raw.join(out_of_scope, on=ROW_NUMBER, how="inner").select(
             pl.all().exclude(ROW_NUMBER, OUT_OF_SCOPE).cast(pl.String), ROW_NUMBER, OUT_OF_SCOPE
         )
-        write_parquet_atomic(
-            _lineage(kept, relative, load_id, loaded_at), out_of_scope_path(lake_dir, spec.name, load_id)
+        write_atomic(
+            out_of_scope_path(lake_dir, spec.name, load_id), _lineage(kept, relative, load_id, loaded_at)
         )
     load.rows_out_of_scope = out_of_scope.height
     load.out_of_scope_reasons = reason_counts(out_of_scope)
@@ -388,7 +348,7 @@ def load_file(
         for (period,), part in landing.group_by("period", maintain_order=True):
             # A two-month period such as China's "2025-01/02" must stay one folder level.
             folder = f"period={str(period).replace('/', '_')}"
-            write_parquet_atomic(part, raw_dir / folder / f"{load_id}.parquet")
+            write_atomic(raw_dir / folder / f"{load_id}.parquet", part)
             pause_point("ingest")
         load.periods = sorted(landing["period"].unique().to_list())
     load.rows_landed = good.height
@@ -446,7 +406,7 @@ def check_balance(load: FileLoad) -> None:
 
 def _write_load_log(lake_dir: Path, load: FileLoad) -> None:
     frame = pl.DataFrame([load.record()], schema=LOAD_LOG_SCHEMA)
-    write_parquet_atomic(frame, _load_log_path(lake_dir, load.source, load.load_id))
+    write_atomic(_load_log_path(lake_dir, load.source, load.load_id), frame)
 
 
 # --- one source -------------------------------------------------------------------------------
@@ -455,10 +415,10 @@ def _write_load_log(lake_dir: Path, load: FileLoad) -> None:
 def ensure_schemas(spec: SourceSpec, lake_dir: Path) -> None:
     """Zero-row files that fix each dataset's schema, so an empty source still reads as a table."""
     schema = {**spec.landing_schema, **LINEAGE_SCHEMA}
-    write_parquet_atomic(pl.DataFrame(schema=schema), lake_dir / "raw" / spec.name / "_schema.parquet")
-    write_parquet_atomic(
-        pl.DataFrame(schema=LOAD_LOG_SCHEMA),
+    write_atomic(lake_dir / "raw" / spec.name / "_schema.parquet", pl.DataFrame(schema=schema))
+    write_atomic(
         lake_dir / "audit" / "load_log" / spec.name / "_schema.parquet",
+        pl.DataFrame(schema=LOAD_LOG_SCHEMA),
     )
 
 

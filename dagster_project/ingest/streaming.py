@@ -44,6 +44,7 @@ import numpy as np
 import polars as pl
 
 from dagster_project.lib.faults import pause_point
+from dagster_project.lib.storage import replace_atomic
 from dagster_project.sources.base import (
     OUT_OF_SCOPE,
     RAGGED_FIELD,
@@ -233,7 +234,7 @@ def _land(
     clock = time.perf_counter()
     for period, written in sorted(outcome.periods.items()):
         folder = f"period={period.replace('/', '_')}"
-        landing.fsync_replace(written, raw_dir / folder / f"{load.load_id}.parquet")
+        replace_atomic(written, raw_dir / folder / f"{load.load_id}.parquet")
         pause_point("ingest")
     load.periods = sorted(outcome.periods)
     load.rows_landed = outcome.rows_good
@@ -256,7 +257,7 @@ def _quarantine(
     )
     staged = work / f"{reason.strip('_')}.parquet"
     landing._lineage(frame, **lineage).sink_parquet(staged, statistics=True)
-    landing.fsync_replace(staged, quarantine_path)
+    replace_atomic(staged, quarantine_path)
 
 
 # --- GX, batch by batch -------------------------------------------------------------------------
