@@ -3,9 +3,8 @@ land (raw Parquet, partitioned by period) or quarantine, and one `load_log` reco
 
 This module picks the files and the path for each: a large CSV of a source that can scan goes
 to `streaming` (bounded memory), every other file is read whole here. Both paths end in
-`lake.finish_load`, and the lake protocol (layout, load_id, lineage, quarantine, the rows'
-balance, the load_log as commit marker) is described in `ingest/lake.py`; the layout is
-`settings.Lake`.
+`lake.finish_load`. The lake protocol (load_id, lineage, quarantine, the rows' balance, the
+load_log as commit marker) is in `ingest/lake.py`, the lake's layout in `settings.Lake`.
 """
 
 from __future__ import annotations
