@@ -84,11 +84,8 @@ class Settings:
 
     @property
     def lake_dir(self) -> Path:
+        """The root of the lake; its layout is `Lake(lake_dir)`."""
         return self.data_dir / "lake"
-
-    @property
-    def lake(self) -> Lake:
-        return Lake(self.lake_dir)
 
     @property
     def pulled_dir(self) -> Path:
