@@ -31,7 +31,7 @@ import dagster as dg
 
 from dagster_project.lib import processes, runs, storage
 from dagster_project.lib.locks import WAREHOUSE_POOL
-from dagster_project.settings import get_settings
+from dagster_project.settings import Lake, get_settings
 
 
 def _instance() -> dg.DagsterInstance:
@@ -59,7 +59,7 @@ def landed_before(lake_dir: Path, source: str) -> tuple[int, str | None]:
 
     from dagster_project.ingest.landing import LANDED
 
-    folder = lake_dir / "audit" / "load_log" / source
+    folder = Lake(lake_dir).load_log_dir(source)
     if not folder.is_dir():
         return 0, None
     log = pl.read_parquet(folder / "*.parquet", columns=["status", "loaded_at"]).filter(

@@ -23,25 +23,69 @@ def _resolve(value: str) -> Path:
 
 
 @dataclass(frozen=True)
+class Lake:
+    """The lake's layout under its root (`$REE_DATA_DIR/lake`), every path ingest reads or writes
+    (dbt's sources, `dbt/models/staging/*/_*__sources.yml`, glob the same layout):
+
+      raw/<source>/period=<p>/<load_id>.parquet      typed rows with lineage columns
+      raw/<source>/_schema.parquet                   zero rows: keeps the dataset readable when empty
+      quarantine/<source>/<load_id>.parquet          rejected rows, raw strings + `_reject_reason`
+      out_of_scope/<source>/<load_id>.parquet        rows outside the product's scope, raw strings +
+                                                     `_out_of_scope` (the reason), kept for debugging
+      audit/load_log/<source>/<load_id>.parquet      one record per file load (the commit marker)
+      audit/load_log/<source>/_schema.parquet        zero rows, as for raw
+      .staging/<load_id>/                            a streamed load's work folder, removed after it
+    """
+
+    root: Path
+
+    def raw_dir(self, source: str) -> Path:
+        return self.root / "raw" / source
+
+    def raw_file(self, source: str, period: str, load_id: str) -> Path:
+        # A two-month period such as China's "2025-01/02" must stay one folder level.
+        return self.raw_dir(source) / f"period={period.replace('/', '_')}" / f"{load_id}.parquet"
+
+    def raw_files(self, source: str, load_id: str) -> list[Path]:
+        """What one load landed, in every period folder."""
+        return sorted(self.raw_dir(source).glob(f"period=*/{load_id}.parquet"))
+
+    def raw_schema_file(self, source: str) -> Path:
+        return self.raw_dir(source) / "_schema.parquet"
+
+    def quarantine_file(self, source: str, load_id: str) -> Path:
+        return self.root / "quarantine" / source / f"{load_id}.parquet"
+
+    def out_of_scope_file(self, source: str, load_id: str) -> Path:
+        return self.root / "out_of_scope" / source / f"{load_id}.parquet"
+
+    def load_log_dir(self, source: str) -> Path:
+        return self.root / "audit" / "load_log" / source
+
+    def load_log_file(self, source: str, load_id: str) -> Path:
+        return self.load_log_dir(source) / f"{load_id}.parquet"
+
+    def load_log_schema_file(self, source: str) -> Path:
+        return self.load_log_dir(source) / "_schema.parquet"
+
+    @property
+    def staging_root(self) -> Path:
+        """Work folders of streamed loads (hidden: no reader globs them)."""
+        return self.root / ".staging"
+
+    def staging_dir(self, load_id: str) -> Path:
+        return self.staging_root / load_id
+
+
+@dataclass(frozen=True)
 class Settings:
     inbox_dir: Path
     data_dir: Path
 
     @property
     def lake_dir(self) -> Path:
+        """The root of the lake; its layout is `Lake(lake_dir)`."""
         return self.data_dir / "lake"
-
-    @property
-    def raw_dir(self) -> Path:
-        return self.lake_dir / "raw"
-
-    @property
-    def quarantine_dir(self) -> Path:
-        return self.lake_dir / "quarantine"
-
-    @property
-    def load_log_dir(self) -> Path:
-        return self.lake_dir / "audit" / "load_log"
 
     @property
     def pulled_dir(self) -> Path:

@@ -25,8 +25,9 @@ import polars as pl
 import pytest
 from conftest import FIXTURES
 
-from dagster_project.ingest import landing
+from dagster_project.ingest import lake as lakes
 from dagster_project.ingest.landing import ingest_source
+from dagster_project.settings import Lake
 from dagster_project.sources import SOURCES
 from dagster_project.sources.base import SourceFileError
 
@@ -507,7 +508,7 @@ def _quarantine(lake: Path, source: str, load_id: str) -> dict[int, str]:
 
 
 def _out_of_scope(lake: Path, source: str, load_id: str) -> dict[int, str]:
-    path = landing.out_of_scope_path(lake, source, load_id)
+    path = Lake(lake).out_of_scope_file(source, load_id)
     if not path.exists():
         return {}
     return dict(pl.read_parquet(path).select("_source_row", "_out_of_scope").rows())
@@ -538,7 +539,7 @@ def test_hostile_input_gets_a_clear_answer_and_nothing_is_lost(tmp_path, source,
         _check_message(load.message, message)
         assert load.message.startswith(f"{source}/{name}: "), "a rejection names the file"
     else:
-        assert load.message == landing.landed_message(load)
+        assert load.message == lakes.landed_message(load)
         assert load.message.startswith(
             f"{landed_rows} rows landed, {quarantined} quarantined"
             if read

@@ -134,38 +134,38 @@ def test_unsupported_file_type_is_rejected_not_ignored(workspace):
 def test_a_temporary_renamed_by_a_concurrent_load_is_not_an_error(tmp_path, monkeypatch):
     """Two runs loading at once: a temporary file listed by one run's clean-up may be renamed into
     place by the other before it is looked at (seen in CI: FileNotFoundError stopped the run)."""
-    from dagster_project.ingest import landing as landing_module
+    from dagster_project.ingest import lake as lakes
 
     root = tmp_path / "lake"
     (root / "raw").mkdir(parents=True)
     gone = root / "raw" / ".x.parquet.123.partial"
     listed = [gone]
     monkeypatch.setattr(type(root), "rglob", lambda self, pattern: iter(listed))
-    assert landing_module.remove_stale_temporaries(root) == 0
+    assert lakes.remove_stale_temporaries(root) == 0
 
 
 def test_a_landed_message_names_the_most_frequent_out_of_scope_reasons():
     import datetime
 
-    from dagster_project.ingest import landing
+    from dagster_project.ingest import lake as lakes
 
-    load = landing.FileLoad(
+    load = lakes.FileLoad(
         load_id="usgs-0",
         source="usgs",
         source_file="usgs/table.csv",
         file_sha256="0" * 64,
         file_bytes=1,
         loaded_at=datetime.datetime(2026, 12, 1),
-        status=landing.LANDED,
+        status=lakes.LANDED,
         rows_read=20,
         rows_landed=2,
         rows_out_of_scope=18,
         out_of_scope_reasons={"a": 8, "b": 4, "c": 3, "d": 2, "e": 1},
     )
-    assert landing.landed_message(load) == (
+    assert lakes.landed_message(load) == (
         "2 rows landed, 0 quarantined, 18 out of scope (a: 8, b: 4, c: 3, 2 other reasons: 3)"
     )
-    landing.check_balance(load)
+    lakes.check_balance(load)
     load.rows_out_of_scope = 17
     with pytest.raises(AssertionError, match="rows_read 20 != 19"):
-        landing.check_balance(load)
+        lakes.check_balance(load)

@@ -20,6 +20,7 @@ from conftest import REAL_DIR
 
 from dagster_project.ingest import landing
 from dagster_project.ingest.landing import ingest_source
+from dagster_project.settings import Lake
 from dagster_project.sources import SOURCES, comtrade, fx, gacc
 
 REAL = REAL_DIR
@@ -73,7 +74,7 @@ def test_ecb_history_lands_and_its_missing_quotes_are_out_of_scope(workspace):
     assert load.out_of_scope_reasons == {"no rate quoted (N/A)": 4_159}
     assert load.gx_success is True
     assert not (workspace["lake"] / "quarantine" / "fx" / f"{load.load_id}.parquet").exists()
-    kept = pl.read_parquet(landing.out_of_scope_path(workspace["lake"], "fx", load.load_id))
+    kept = pl.read_parquet(Lake(workspace["lake"]).out_of_scope_file("fx", load.load_id))
     cny = kept.filter(pl.col("currency") == "CNY")
     assert cny.height == 1_599
     assert (cny["date"].min(), cny["date"].max()) == ("1999-01-04", "2005-03-31")

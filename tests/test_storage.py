@@ -59,3 +59,45 @@ def test_writing_raises_one_error_naming_the_path_and_what_to_do(tmp_path: Path)
 def test_the_start_up_probe_passes_on_a_writable_dir_and_leaves_nothing(tmp_path: Path):
     assert storage.check_writable(tmp_path / "data") is None
     assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_write_atomic_writes_parquet_bytes_and_text_and_leaves_no_temporary(tmp_path: Path):
+    import polars as pl
+
+    frame = pl.DataFrame({"period": ["2025-01", "2025-02"], "value": [1.5, 2.0]})
+    storage.write_atomic(tmp_path / "a" / "eager.parquet", frame)
+    storage.write_atomic(tmp_path / "a" / "lazy.parquet", frame.lazy().filter(pl.col("value") > 1.9))
+    storage.write_atomic(tmp_path / "b" / "payload.json", b'{"x": 1}')
+    storage.write_atomic(tmp_path / "b" / "report.html", "<p>Größe</p>")
+    assert pl.read_parquet(tmp_path / "a" / "eager.parquet").equals(frame)
+    assert pl.read_parquet(tmp_path / "a" / "lazy.parquet").to_dicts() == [
+        {"period": "2025-02", "value": 2.0}
+    ]
+    assert (tmp_path / "b" / "payload.json").read_bytes() == b'{"x": 1}'
+    assert (tmp_path / "b" / "report.html").read_bytes() == "<p>Größe</p>".encode()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [
+        "a",
+        "b",
+        "eager.parquet",
+        "lazy.parquet",
+        "payload.json",
+        "report.html",
+    ]
+
+
+def test_a_failed_write_keeps_the_previous_file_and_removes_its_temporary(tmp_path: Path):
+    target = tmp_path / "load_log.parquet"
+    storage.write_atomic(target, b"previous")
+    with pytest.raises(TypeError, match=f"write_atomic {target}: cannot write a dict"):
+        storage.write_atomic(target, {"not": "content"})
+    assert target.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["load_log.parquet"]
+
+
+def test_replace_atomic_moves_a_written_file_into_place(tmp_path: Path):
+    written = tmp_path / "work" / "00000.parquet"
+    written.parent.mkdir()
+    written.write_bytes(b"rows")
+    target = tmp_path / "raw" / "period=2025-01_02" / "gacc-1.parquet"
+    storage.replace_atomic(written, target)
+    assert target.read_bytes() == b"rows" and not written.exists()

@@ -20,7 +20,9 @@ from pathlib import Path
 import polars as pl
 from conftest import FIXTURES, SAMPLES
 
+from dagster_project.ingest import lake as lakes
 from dagster_project.ingest import landing, streaming
+from dagster_project.settings import Lake
 from dagster_project.sources import SOURCES
 
 WHOLE, STREAMED = "1000000", "0"
@@ -67,9 +69,8 @@ def _assert_same(whole, streamed, work: Path) -> None:
             )
             assert a.schema == b.schema, relative
             assert a.equals(b), relative
-    assert not (work / "streamed" / streaming.STAGING).exists() or not any(
-        (work / "streamed" / streaming.STAGING).iterdir()
-    ), "the work folder of a load is removed"
+    staging = Lake(work / "streamed").staging_root
+    assert not staging.exists() or not any(staging.iterdir()), "the work folder of a load is removed"
 
 
 def _inbox(tmp_path: Path, source: str, files: list[Path], sub: str = "") -> Path:
@@ -275,11 +276,11 @@ def test_the_threshold_picks_the_path(tmp_path, monkeypatch):
 
 def test_a_killed_loads_work_folder_is_removed_by_a_later_run(tmp_path):
     lake = tmp_path / "lake"
-    stale, live = streaming.staging_dir(lake, "comtrade-old"), streaming.staging_dir(lake, "comtrade-new")
+    stale, live = Lake(lake).staging_dir("comtrade-old"), Lake(lake).staging_dir("comtrade-new")
     for folder in (stale, live):
         folder.mkdir(parents=True)
         (folder / "good.parquet").write_bytes(b"partial")
-    old = time.time() - 2 * landing.STALE_TEMP_SECONDS
+    old = time.time() - 2 * lakes.STALE_TEMP_SECONDS
     os.utime(stale, (old, old))
     landing.ingest_source(SOURCES["comtrade"], inbox_dir=tmp_path / "inbox", lake_dir=lake)
     assert not stale.exists() and live.exists()

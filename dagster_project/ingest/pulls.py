@@ -15,7 +15,8 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.ingest.assets import asset_key
-from dagster_project.ingest.landing import discover, write_bytes_atomic
+from dagster_project.ingest.landing import discover
+from dagster_project.lib.storage import write_atomic
 from dagster_project.settings import api_key, get_settings
 from dagster_project.sources import SOURCES, census, comtrade
 
@@ -33,8 +34,8 @@ class ComtradePullConfig(dg.Config):
 def save_pull(source: str, period: str, payload: bytes, request: dict) -> Path:
     digest = hashlib.sha256(payload).hexdigest()[:12]
     path = get_settings().pulled_dir / source / period / f"{source}_{period}_{digest}.json"
-    write_bytes_atomic(path.with_name(path.name + ".request.json"), json.dumps(request, indent=1).encode())
-    write_bytes_atomic(path, payload)
+    write_atomic(path.with_name(path.name + ".request.json"), json.dumps(request, indent=1).encode())
+    write_atomic(path, payload)
     return path
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dagster_project.ingest import lake as lakes
+from dagster_project.ingest import validation
+from dagster_project.ingest.lake import FileLoad
+from dagster_project.ingest.validation import SuiteResult, suite_view
 from dagster_project.lib.faults import pause_point
+from dagster_project.lib.storage import replace_atomic
+from dagster_project.settings import Lake
 from dagster_project.sources.base import (
     OUT_OF_SCOPE,
     RAGGED_FIELD,
@@ -60,9 +67,6 @@ KEY_HASH = "_record_key_hash"
 FULL_PARSE = pl.QueryOptFlags(projection_pushdown=False)
 # Expectations on the table's shape, not its rows: checked once per file.
 TABLE_LEVEL = ("ExpectTableColumnsToMatchSet",)
-# Seconds per phase of the last streamed load (the benchmark reads them).
-LAST_PHASES: dict[str, float] = {}
-STAGING = ".staging"
 # A row that lands: no reject reason, and in scope.
 LANDABLE = pl.col(REJECT_REASON).is_null() & pl.col(OUT_OF_SCOPE).is_null()
 
@@ -76,78 +80,27 @@ def applies(spec: SourceSpec, path: Path) -> bool:
     return spec.scan is not None and data_suffix(path) == ".csv" and path.stat().st_size >= min_bytes()
 
 
-def staging_dir(lake_dir: Path, load_id: str) -> Path:
-    return lake_dir / STAGING / load_id
-
-
-def remove_stale_staging(lake_dir: Path, max_age_seconds: float) -> int:
-    """Work folders of loads a killed run left behind (older than `max_age_seconds`)."""
-    root = lake_dir / STAGING
-    if not root.is_dir():
-        return 0
-    cutoff = time.time() - max_age_seconds
-    removed = 0
-    for folder in root.iterdir():
-        try:
-            stale = folder.stat().st_mtime < cutoff
-        except FileNotFoundError:  # removed by the load that owned it, meanwhile
-            continue
-        if stale:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
-
-
 def _parse_error(path: Path, err: Exception) -> SourceFileError:
     detail = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
     return SourceFileError(path, f"cannot parse as CSV: {detail}")
 
 
-def land(
-    spec: SourceSpec,
-    path: Path,
-    load,  # landing.FileLoad, filled in here
-    *,
-    lake_dir: Path,
-    raw_dir: Path,
-    quarantine_path: Path,
-) -> None:
-    from dagster_project.ingest import landing
-
-    work = staging_dir(lake_dir, load.load_id)
+def land(spec: SourceSpec, path: Path, load: FileLoad, lake: Lake) -> SuiteResult:
+    """Count, validate and write the rows of `path` in bounded memory, in a work folder of the
+    lake removed afterwards; the file's GX result (`lake.finish_load` ends the load)."""
+    work = lake.staging_dir(load.load_id)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        _land(
-            spec,
-            path,
-            load,
-            work=work,
-            raw_dir=raw_dir,
-            quarantine_path=quarantine_path,
-            out_of_scope_path=landing.out_of_scope_path(lake_dir, spec.name, load.load_id),
-        )
+        return _land(spec, path, load, lake, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _land(
-    spec: SourceSpec,
-    path: Path,
-    load,
-    *,
-    work: Path,
-    raw_dir: Path,
-    quarantine_path: Path,
-    out_of_scope_path: Path,
-) -> None:
-    from dagster_project.ingest import landing
-
+def _land(spec: SourceSpec, path: Path, load: FileLoad, lake: Lake, work: Path) -> SuiteResult:
     assert spec.scan is not None
     clock = time.perf_counter()
-    phases = LAST_PHASES
-    phases.clear()
-    lineage = {"relative": load.source_file, "load_id": load.load_id, "loaded_at": load.loaded_at}
+    phases = load.phases
     raw = spec.scan(path, work)
     typed_path = work / "typed.parquet"
     try:
@@ -186,40 +139,38 @@ def _land(
         .select(ROW_NUMBER, OUT_OF_SCOPE)
     )
 
-    outcome = validate_and_split(spec, typed_path, work / "periods", lineage)
+    outcome = validate_and_split(spec, typed_path, work / "periods", load)
     load.rows_read = outcome.rows_good + outcome.rows_bad + outcome.rows_out_of_scope
     if outcome.rows_out_of_scope:
         clock = time.perf_counter()
-        load.out_of_scope_reasons = landing.reason_counts(scoped_out)
+        load.out_of_scope_reasons = lakes.reason_counts(scoped_out)
         # As for the quarantine: the rows' numbers (8 bytes each) pick them out of the file.
         out_numbers = scoped_out.select(ROW_NUMBER).collect()[ROW_NUMBER].implode()
         kept = raw.filter(pl.col(ROW_NUMBER).is_in(out_numbers)).join(
             scoped_out, on=ROW_NUMBER, how="inner", maintain_order="left"
         )
-        _quarantine(kept, out_of_scope_path, work, lineage, reason=OUT_OF_SCOPE)
+        lakes.keep_apart(kept, lake.out_of_scope_file(spec.name, load.load_id), load, reason=OUT_OF_SCOPE)
         load.rows_out_of_scope = outcome.rows_out_of_scope
         phases["out_of_scope_s"] = time.perf_counter() - clock
-    load.gx_success, load.gx_failed = outcome.result.success, outcome.result.failed
     phases.update(outcome.seconds)
     clock = time.perf_counter()
+    quarantine_file = lake.quarantine_file(spec.name, load.load_id)
 
-    if not load.gx_success:
+    if not outcome.result.success:
         # The suite gates the whole file: nothing lands, every row is kept in quarantine.
-        summary = outcome.result.summary()
         # maintain_order: polars' streaming join then runs in bounded memory (without it,
         # measured 3 GB for a 3*10^6-row file)
         rejected = raw.join(bad, on=ROW_NUMBER, how="left", maintain_order="left").with_columns(
-            pl.coalesce(pl.col(REJECT_REASON), pl.lit(f"file failed validation: {summary}")).alias(
+            pl.coalesce(pl.col(REJECT_REASON), pl.lit(lakes.failed_suite_reason(outcome.result))).alias(
                 REJECT_REASON
             )
         )
         if outcome.rows_out_of_scope:  # they stay out of scope: the suite never saw them
             rejected = rejected.filter(~pl.col(ROW_NUMBER).is_in(out_numbers))
-        _quarantine(rejected, quarantine_path, work, lineage)
+        lakes.keep_apart(rejected, quarantine_file, load)
         load.rows_quarantined = load.rows_read - load.rows_out_of_scope
-        load.message = f"{load.source_file}: failed GX suite: {summary}"
         phases["quarantine_s"] = time.perf_counter() - clock
-        return
+        return outcome.result
 
     if outcome.rows_bad:
         # The rejected rows' numbers (8 bytes each) pick them out of the file as it streams by.
@@ -227,36 +178,17 @@ def _land(
         rejected = raw.filter(pl.col(ROW_NUMBER).is_in(numbers)).join(
             bad, on=ROW_NUMBER, how="inner", maintain_order="left"
         )
-        _quarantine(rejected, quarantine_path, work, lineage)
+        lakes.keep_apart(rejected, quarantine_file, load)
     load.rows_quarantined = outcome.rows_bad
     phases["quarantine_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     for period, written in sorted(outcome.periods.items()):
-        folder = f"period={period.replace('/', '_')}"
-        landing.fsync_replace(written, raw_dir / folder / f"{load.load_id}.parquet")
+        replace_atomic(written, lake.raw_file(spec.name, period, load.load_id))
         pause_point("ingest")
     load.periods = sorted(outcome.periods)
     load.rows_landed = outcome.rows_good
-    load.status = landing.LANDED
-    load.message = landing.landed_message(load)
     phases["land_s"] = time.perf_counter() - clock
-
-
-def _quarantine(
-    rejected: pl.LazyFrame, quarantine_path: Path, work: Path, lineage: dict, *, reason: str = REJECT_REASON
-) -> None:
-    """Rows kept apart with their raw text and `reason` (the quarantine, or the rows out of scope)."""
-    from dagster_project.ingest import landing
-
-    names = [c for c in rejected.collect_schema().names() if c != RAGGED_FIELD]
-    frame = rejected.select(
-        *[pl.col(c).cast(pl.String) for c in names if c not in (ROW_NUMBER, reason)],
-        ROW_NUMBER,
-        reason,
-    )
-    staged = work / f"{reason.strip('_')}.parquet"
-    landing._lineage(frame, **lineage).sink_parquet(staged, statistics=True)
-    landing.fsync_replace(staged, quarantine_path)
+    return outcome.result
 
 
 # --- GX, batch by batch -------------------------------------------------------------------------
@@ -264,7 +196,7 @@ def _quarantine(
 
 @dataclass
 class Outcome:
-    result: Any  # validation.SuiteResult
+    result: SuiteResult | None
     rows_good: int = 0
     rows_bad: int = 0
     rows_out_of_scope: int = 0
@@ -272,7 +204,7 @@ class Outcome:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _batches(typed_path: Path):
+def _batches(typed_path: Path) -> Iterator[pl.DataFrame]:
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(typed_path) as parquet:
@@ -307,11 +239,9 @@ class PeriodFiles:
         return self.paths
 
 
-def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, lineage: dict) -> Outcome:
+def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, load: FileLoad) -> Outcome:
     """One pass over the staged rows: count, validate with the source's GX suite batch by batch,
     and write each period's landing rows to its own file (kept only when the file passes)."""
-    from dagster_project.ingest import landing, validation
-
     expectations = spec.suite()
     key_columns = next(
         (kw["column_list"] for name, kw in expectations if name == "ExpectCompoundColumnsToBeUnique"), None
@@ -337,9 +267,7 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
             if good.is_empty():
                 continue
             clock = time.perf_counter()
-            view = good.select(*spec.landing_schema).with_columns(
-                expr.alias(name) for name, expr in spec.derived_for_validation.items()
-            )
+            view = suite_view(spec, good)
             if key_columns:
                 hashes.append(view.select(pl.struct(key_columns).hash()).to_series().to_numpy())
             if table_level and not checked_columns:
@@ -358,14 +286,12 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
                 # failures are found too, so the message lists what the whole-file suite lists.
                 continue
             clock = time.perf_counter()
-            landing_rows = landing._lineage(good.lazy().drop(REJECT_REASON, OUT_OF_SCOPE), **lineage).select(
-                *spec.landing_schema, *landing.LINEAGE_SCHEMA
-            )
+            landing_rows = lakes.landing_rows(good, spec, load)
             # Written by a second thread (Parquet encoding releases the GIL) while GX validates
             # the next batch; one batch in flight at most, so memory stays two batches.
             if pending is not None:
                 pending.result()
-            pending = writer.submit(files.write, landing_rows.collect())
+            pending = writer.submit(files.write, landing_rows)
             outcome.rows_good += good.height
             seconds["split_s"] += time.perf_counter() - clock
         if pending is not None:
@@ -380,9 +306,7 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
         outcome.rows_good = pl.scan_parquet(typed_path).filter(LANDABLE).select(pl.len()).collect().item()
         for item in failed.values():  # of the file's landing rows (GX: of its non-missing values)
             item["unexpected_percent"] = round(100 * item["unexpected_count"] / max(outcome.rows_good, 1), 3)
-        outcome.result = validation.SuiteResult(
-            success=False, evaluated=len(expectations), failed=list(failed.values())
-        )
+        outcome.result = SuiteResult(success=False, evaluated=len(expectations), failed=list(failed.values()))
         return outcome
     clock = time.perf_counter()
     failures: list[dict] = []
@@ -391,17 +315,13 @@ def validate_and_split(spec: SourceSpec, typed_path: Path, periods_dir: Path, li
     if key_columns and len(hashes) > 1:
         failures += _keys_over_file(typed_path, key_columns, hashes, spec.name)
     seconds["gx_s"] += time.perf_counter() - clock
-    outcome.result = validation.SuiteResult(
-        success=not failures, evaluated=len(expectations), failed=failures
-    )
+    outcome.result = SuiteResult(success=not failures, evaluated=len(expectations), failed=failures)
     return outcome
 
 
 def _merge(failed: dict[tuple, dict], items: list[dict], mostly: list) -> bool:
     """Add one batch's failures to the file's (counts summed, a few samples kept). `mostly`
     failures are not added: they are decided over the file. True when there was one."""
-    from dagster_project.ingest import validation
-
     saw_mostly = False
     for item in items:
         if _is_mostly(item, mostly):
@@ -429,16 +349,10 @@ def _snake(name: str) -> str:
 
 def _mostly_over_file(spec: SourceSpec, typed_path: Path, mostly: list) -> list[dict]:
     """`mostly` is a share of the file's rows: the counts of every batch, summed."""
-    from dagster_project.ingest import validation
-
     totals = [[0, 0] for _ in mostly]  # unexpected, non-missing
     samples: list[list[str]] = [[] for _ in mostly]
     for frame in _batches(typed_path):
-        view = (
-            frame.filter(LANDABLE)
-            .select(*spec.landing_schema)
-            .with_columns(expr.alias(name) for name, expr in spec.derived_for_validation.items())
-        )
+        view = suite_view(spec, frame.filter(LANDABLE))
         for index, counts in enumerate(validation.unexpected_counts(view, mostly)):
             totals[index][0] += counts["unexpected"]
             totals[index][1] += counts["non_missing"]
@@ -466,8 +380,6 @@ def _keys_over_file(typed_path: Path, key_columns: list, hashes: list[np.ndarray
 
     The hashes are sorted in one array and compared with their neighbours: 8 bytes a row and a
     copy, where a hash table (`is_duplicated`) took about 50 bytes a row."""
-    from dagster_project.ingest import validation
-
     ordered = np.concatenate(hashes)
     hashes.clear()
     ordered.sort()

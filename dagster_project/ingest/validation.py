@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from dagster_project.sources.base import Expectation
+from dagster_project.sources.base import Expectation, SourceSpec
 
 SAMPLE_SIZE = 5
 
@@ -31,6 +31,14 @@ class SuiteResult:
             f"{f['expectation']}({f['column'] or ''}): {f['unexpected_count']} unexpected"
             for f in self.failed
         )
+
+
+def suite_view(spec: SourceSpec, rows: pl.DataFrame) -> pl.DataFrame:
+    """What the source's suite validates: the landing columns of `rows`, plus the columns the
+    source derives for validation only (`SourceSpec.derived_for_validation`)."""
+    return rows.select(*spec.landing_schema).with_columns(
+        expr.alias(name) for name, expr in spec.derived_for_validation.items()
+    )
 
 
 @functools.cache

@@ -1,9 +1,16 @@
-"""Disk full, quota exceeded, read-only or unwritable data dir: one clear error that names the
-path, instead of a raw OSError (or DuckDB's IO Error) somewhere in a stack trace.
+"""Writing to the data dir: the one atomic writer, and the one clear error for a failed write.
 
-Nothing is lost either way: every write in the lake and the serving build goes to a temporary
-name first and is renamed into place only when whole, so a failed write leaves the previous
-serving version and the lake as they were. These helpers only say so, and say what to do.
+`write_atomic` writes a file (Parquet from a polars frame, bytes, or text) to a hidden temporary
+name beside its target, flushes it to disk and renames it into place, so a reader sees the old
+file or the new one, never part of it, and a killed run leaves only a `.<name>.<hex>.partial`
+that no reader globs. `replace_atomic` is the rename step alone, for a file already written (a
+period file appended batch by batch).
+
+Disk full, quota exceeded, read-only or unwritable data dir: one clear error that names the
+path, instead of a raw OSError (or DuckDB's IO Error) somewhere in a stack trace. Nothing is lost
+either way: since every write goes to a temporary name first and is renamed into place only when
+whole, a failed write leaves the previous serving version and the lake as they were. These
+helpers only say so, and say what to do.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+import polars as pl
 
 # errno → what it means for the user.
 WRITE_ERRORS = {
@@ -30,6 +40,50 @@ WRITE_ERROR_TEXTS = {
     "Read-only file system": errno.EROFS,
     "Permission denied": errno.EACCES,
 }
+
+
+# What `write_atomic` writes: a frame becomes a Parquet file (a lazy one is streamed to it).
+Content = pl.DataFrame | pl.LazyFrame | bytes | str
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside `path`, unique per writer, that no reader's glob matches."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+
+
+def write_atomic(path: Path, content: Content) -> None:
+    """Write `content` to `path` atomically: Parquet (with statistics) for a frame, the bytes
+    as they are, text as UTF-8."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_name(path)
+    try:
+        if isinstance(content, pl.DataFrame):
+            content.write_parquet(temporary, statistics=True)
+        elif isinstance(content, pl.LazyFrame):
+            content.sink_parquet(temporary, statistics=True)
+        elif isinstance(content, bytes | str):
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+        else:
+            raise TypeError(f"write_atomic {path}: cannot write a {type(content).__name__}")
+        replace_atomic(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def replace_atomic(written: Path, path: Path) -> None:
+    """Move a finished file into place: flushed to disk first, then one rename, so a reader sees
+    the old file or the new one, never part of it. A file from another file system (a work
+    folder elsewhere) is first copied beside its target under a hidden temporary name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if written.stat().st_dev != path.parent.stat().st_dev:
+        temporary = temporary_name(path)
+        shutil.copyfile(written, temporary)
+        written = temporary
+    with open(written, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(written, path)
 
 
 class DataDirError(RuntimeError):

@@ -38,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.lib.faults import pause_point
+from dagster_project.lib.storage import write_atomic
 
 SERVING_FILE = "ree.duckdb"
 STORAGE_VERSION = "v1.0.0"
@@ -239,7 +240,7 @@ def publish(warehouse_path: Path, serving_path: Path) -> PublishResult:
             "tables": manifest_tables,
             "source_loads": source_loads,
         }
-        (work / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
+        write_atomic(work / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
         _verify(work, database, tables)
         pause_point("publish")
         _fsync_tree(work)

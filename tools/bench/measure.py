@@ -76,10 +76,10 @@ def product_ingest(args) -> dict:
     report = landing.ingest_source(spec, inbox_dir=Path(args.inbox), lake_dir=lake)
     seconds = time.perf_counter() - started
     bad = [f"{load.source_file}: {load.message}" for load in report.loads if load.status != "landed"]
-    from dagster_project.ingest import streaming
-
-    if streaming.LAST_PHASES:  # the file was landed streamed (ingest/streaming.py): its own clock
-        ph = streaming.LAST_PHASES
+    # A file landed streamed (ingest/streaming.py) reports its own clock in its load's phases.
+    streamed = [load.phases for load in report.loads if load.phases]
+    if streamed:
+        ph = {name: sum(p.get(name, 0.0) for p in streamed) for name in ("parse_normalise_s", "gx_s")}
         phases = {
             "read_and_normalise": ph.get("parse_normalise_s", 0.0),
             "gx": ph.get("gx_s", 0.0),
