@@ -5,11 +5,10 @@ The page needs no network: there is no web font, CDN stylesheet or external scri
 
 import datetime
 import html
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from dagster_project.lib.storage import write_atomic
 from dagster_project.serving.report.common import FONT, Panel
 from dagster_project.serving.report.panels import ServingInfo
 
@@ -92,20 +91,6 @@ serving file; see docs/bi.md for the marts and their columns. This page works of
 </body>
 </html>
 """
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then swap it in with os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.parent / f".{path.name}.{uuid.uuid4().hex}.partial"
-    try:
-        with open(partial, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def write_page(
