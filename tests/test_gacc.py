@@ -12,8 +12,8 @@ from conftest import FIXTURES, SAMPLES
 
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.lib import reference
-from dagster_project.sources import gacc
-from dagster_project.sources.base import REJECT_REASON, SourceFileError
+from dagster_project.sources import gacc, gacc_periods
+from dagster_project.sources.contract import REJECT_REASON, SourceFileError
 
 F = FIXTURES / "gacc"
 SAMPLE = SAMPLES / "gacc" / "exports"
@@ -113,7 +113,9 @@ def test_usd_values_and_a_count_unit_that_never_becomes_kg():
     ],
 )
 def test_numbers_accept_thousands_separators_only(text: str, expected: float | None):
-    frame = pl.DataFrame({"cell": [text]}).select(gacc.number("cell"), gacc.not_a_number("cell").alias("bad"))
+    frame = pl.DataFrame({"cell": [text]}).select(
+        gacc.number("cell"), gacc.not_a_gacc_number("cell").alias("bad")
+    )
     assert frame.row(0) == (expected, expected is None)
 
 
@@ -170,7 +172,7 @@ def test_january_february_combined_is_one_two_month_period():
     ],
 )
 def test_period_formats(text: str, expected: tuple):
-    period = gacc.parse_period(text)
+    period = gacc_periods.parse_period(text)
     assert (period.freq, period.period, period.year, period.month, period.problem) == (*expected, None)
 
 
@@ -190,7 +192,7 @@ def test_period_formats(text: str, expected: tuple):
     ],
 )  # fmt: skip
 def test_period_formats_that_are_not_a_month_or_jan_feb(text: str, problem: str):
-    assert gacc.parse_period(text).problem == problem
+    assert gacc_periods.parse_period(text).problem == problem
 
 
 def test_xlsx_numeric_cells_are_read_as_text():
@@ -604,7 +606,7 @@ def test_spec_revision_key_and_suite_cover_the_landing_schema():
 
 
 def test_lines_under_no_rare_earth_heading_are_out_of_scope_at_any_code_level(tmp_path):
-    from dagster_project.sources.base import OUT_OF_SCOPE
+    from dagster_project.sources.contract import OUT_OF_SCOPE
 
     header = ",".join(
         [gacc.PERIOD, gacc.PRODUCT_CODE, gacc.PRODUCT_NAME, gacc.PARTNER_CODE, gacc.PARTNER_NAME]

@@ -28,7 +28,7 @@ from conftest import FIXTURES
 from dagster_project.ingest import landing
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import SOURCES
-from dagster_project.sources.base import SourceFileError
+from dagster_project.sources.contract import SourceFileError
 
 HOSTILE = FIXTURES / "hostile"
 GOOD = HOSTILE / "good"

@@ -6,7 +6,7 @@ from conftest import FIXTURES, SAMPLES, drop
 
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import usgs
-from dagster_project.sources.base import REJECT_REASON, SourceFileError
+from dagster_project.sources.contract import REJECT_REASON, SourceFileError
 
 F = FIXTURES / "usgs"
 SAMPLE = SAMPLES / "usgs" / "mcs2025_rare_earths.csv"

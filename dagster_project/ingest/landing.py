@@ -46,7 +46,7 @@ import polars as pl
 from dagster_project.ingest import streaming
 from dagster_project.lib.faults import pause_point
 from dagster_project.lib.storage import write_error
-from dagster_project.sources.base import (
+from dagster_project.sources.contract import (
     OUT_OF_SCOPE,
     REJECT_REASON,
     ROW_NUMBER,

@@ -39,41 +39,47 @@ from __future__ import annotations
 
 import codecs
 import io
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import fastexcel
 import polars as pl
 
 from dagster_project.lib import reference
-from dagster_project.sources.base import (
-    HEAD_BYTES,
-    OUT_OF_SCOPE,
-    REJECT_REASON,
+from dagster_project.sources.contract import (
     ROW_NUMBER,
     Expectation,
     Frame,
     SourceFileError,
     SourceSpec,
-    carried,
-    check_columns,
-    data_suffix,
+)
+from dagster_project.sources.gacc_periods import PERIOD, periods_table
+from dagster_project.sources.rules import (
+    finish,
     formula_rules,
-    head_columns,
     implausible,
+    known_products,
+    mass_kg,
+    numbered,
+    reasons_with_scope,
+    trimmed,
+)
+from dagster_project.sources.textio import (
+    HEAD_BYTES,
+    check_columns,
+    html_page,
     looks_like_html,
-    lookup,
+    open_head,
     plain_csv,
     read_bytes,
     read_csv_strings,
     read_head,
-    reasons_with_scope,
+    require_suffix,
     scan_csv_strings,
 )
 
 NAME = "gacc"
-PERIOD = "数据年月"
+SUFFIXES = (".csv", ".xlsx")
+
 PRODUCT_CODE = "商品编码"
 PRODUCT_NAME = "商品名称"
 PARTNER_CODE = "贸易伙伴编码"
@@ -98,7 +104,7 @@ REQUIRED = [
     UNIT_2,
 ]
 OPTIONAL = [TRADE_MODE_CODE, TRADE_MODE, REGISTRATION_PLACE_CODE, REGISTRATION_PLACE]
-# Text fields (codes and names): a formula-like cell quarantines the row (`base.formula_rules`).
+# Text fields (codes and names): a formula-like cell quarantines the row (`rules.formula_rules`).
 TEXT_FIELDS = [
     PRODUCT_CODE,
     PRODUCT_NAME,
@@ -229,17 +235,16 @@ def _guess(data: bytes) -> str:
     return best.encoding if best is not None else "unknown"
 
 
-def decode_text(path: Path, data: bytes, *, partial: bool = False) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (a BOM is removed and then means UTF-8 only), else GB18030.
+def decode_text(path: Path, data: bytes, partial: bool = False) -> tuple[str, str]:
+    """(text, encoding): UTF-8 (a BOM is removed and then means UTF-8 only), else GB18030. GACC's
+    `textio.Decoder`, which `textio.open_head` uses for the head and the whole file alike.
 
-    `partial` data is the head of a file (`base.read_head`): a character cut at its end is not an
-    error, so a file can be refused from its head without reading the rest."""
+    `partial` data is the head of a file (`textio.read_head`): a character cut at its end is not
+    an error, so a file can be refused from its head without reading the rest."""
 
     def strict(raw: bytes, encoding: str) -> str:
         return codecs.getincrementaldecoder(encoding)().decode(raw, final=not partial)
 
-    if not data.strip() and not (partial and len(data) >= HEAD_BYTES):
-        raise SourceFileError(path, "file is empty")
     if data.startswith(ZIP_MAGIC):
         raise SourceFileError(path, "is a zip file (an XLSX workbook?) named .csv; rename it to .xlsx")
     if data.startswith(codecs.BOM_UTF8):
@@ -292,7 +297,7 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
         raise SourceFileError(path, "file is empty")
     if not head.startswith(ZIP_MAGIC):
         if looks_like_html(head[:2000].decode("utf-8", errors="replace")):
-            raise SourceFileError(path, "is an HTML page, not XLSX (an error page saved as .xlsx?)")
+            raise html_page(path, "XLSX")
         raise SourceFileError(path, "is not an XLSX workbook (no zip signature); export it again as .xlsx")
     data = read_bytes(path)
     try:
@@ -304,7 +309,7 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
         raise SourceFileError(path, f"cannot read as XLSX: {str(err).splitlines()[0]}") from err
     frame = frame.rename({c: c.strip() for c in frame.columns})
     check_columns(path, frame.columns, REQUIRED)
-    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    return numbered(frame)
 
 
 def _check_header(path: Path, header: list[str], encoding: str) -> None:
@@ -326,22 +331,16 @@ def _check_header(path: Path, header: list[str], encoding: str) -> None:
 def _read_csv(path: Path) -> pl.DataFrame:
     # The head first: junk, a wrong encoding and another layout are refused before the whole
     # file is read.
-    head, head_encoding = decode_text(path, read_head(path), partial=True)
-    if looks_like_html(head):
-        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
-    _check_header(path, head_columns(path, head), head_encoding)
-    text, encoding = decode_text(path, read_bytes(path))
+    head = open_head(path, "CSV", decoder=decode_text)
+    _check_header(path, head.columns, head.encoding)
+    text, encoding = head.read_decoded()
     frame = read_csv_strings(path, [], text=text)
     _check_header(path, frame.columns[1:], encoding)
     return frame
 
 
 def read(path: Path) -> pl.DataFrame:
-    suffix = data_suffix(path)
-    if suffix not in (".csv", ".xlsx"):
-        raise SourceFileError(
-            path, f"unsupported file type {suffix!r}; gacc takes .csv or .xlsx (re-save an .xls as .xlsx)"
-        )
+    suffix = require_suffix(path, SUFFIXES, "gacc takes .csv or .xlsx (re-save an .xls as .xlsx)")
     flow = flow_from_path(path)
     frame = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
     return _records(path, frame, flow)
@@ -351,15 +350,12 @@ def scan(path: Path, workdir: Path) -> pl.LazyFrame:
     """A CSV export as a lazy frame: `read` for files too large to hold in memory. The head
     decides the encoding and is checked as `read` checks it; a GBK file is transcoded to a UTF-8
     copy in `workdir` block by block, strictly (a bad byte further on is an error, not mojibake)."""
-    if data_suffix(path) != ".csv":
-        raise SourceFileError(path, f"unsupported file type {data_suffix(path)!r} for a streamed load")
+    require_suffix(path, (".csv",), None)
     flow = flow_from_path(path)
-    head, encoding = decode_text(path, read_head(path), partial=True)
-    if looks_like_html(head):
-        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
-    header = head_columns(path, head)
-    _check_header(path, header, encoding)
-    return _records(path, scan_csv_strings(path, plain_csv(path, workdir, encoding, head), head), flow)
+    head = open_head(path, "CSV", decoder=decode_text)
+    _check_header(path, head.columns, head.encoding)
+    plain = plain_csv(path, workdir, head.encoding, head.text)
+    return _records(path, scan_csv_strings(path, plain, head.text), flow)
 
 
 def _records(path: Path, frame: Frame, flow: str) -> Frame:
@@ -382,86 +378,6 @@ def _records(path: Path, frame: Frame, flow: str) -> Frame:
     return frame.filter(~blank).with_columns(pl.lit(flow).alias(FLOW_COLUMN))
 
 
-# --- periods -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    freq: str | None = None
-    period: str | None = None
-    year: int | None = None
-    month: int | None = None
-    problem: str | None = None
-
-
-_MONTH_PATTERNS = [
-    re.compile(r"^(\d{4})(\d{2})$"),
-    re.compile(r"^(\d{4})-(\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月$"),
-]
-_RANGE_PATTERNS = [
-    re.compile(r"^(\d{4})年(\d{1,2})月?\s*[-~至]\s*(\d{1,2})月$"),
-    re.compile(r"^(\d{4})(\d{2})\s*[-~]\s*(\d{2})$"),
-    re.compile(r"^(\d{4})-(\d{2})\s*~\s*(\d{2})$"),
-    re.compile(r"^(\d{4})(\d{2})\s*[-~]\s*(\d{4})(\d{2})$"),
-    re.compile(r"^(\d{4})-(\d{2})\s*~\s*(\d{4})-(\d{2})$"),
-]
-
-
-def parse_period(text: str | None) -> Period:
-    """One month (freq M), or January+February combined (freq M2, period yyyy-01/02)."""
-    if text is None or not text.strip():
-        return Period(problem="period (数据年月) is missing")
-    text = text.strip()
-    for pattern in _MONTH_PATTERNS:
-        if match := pattern.match(text):
-            year, month = int(match[1]), int(match[2])
-            if not 1 <= month <= 12:
-                return Period(problem=f"period {text} has no month {month}")
-            return Period("M", f"{year}-{month:02d}", year, month)
-    for pattern in _RANGE_PATTERNS:
-        if match := pattern.match(text):
-            groups = [int(g) for g in match.groups()]
-            if len(groups) == 4:
-                year, first, end_year, last = groups
-                if end_year != year:
-                    return Period(problem=f"period {text} spans two years")
-            else:
-                year, first, last = groups
-            if (first, last) != (1, 2):
-                return Period(
-                    problem=f"period {text} spans months {first}-{last}: only January+February come "
-                    "combined (a cumulative figure is not monthly data; export single months)"
-                )
-            return Period("M2", f"{year}-01/02", year, 1)
-    return Period(
-        problem=f"unknown period format {text} (expected e.g. 202503, 2025-03, 2025年3月 or 2025年1-2月)"
-    )
-
-
-def _periods(raw: pl.Series) -> pl.DataFrame:
-    texts = raw.unique().to_list()
-    parsed = [parse_period(t) for t in texts]
-    return pl.DataFrame(
-        {
-            PERIOD: texts,
-            "freq": [p.freq for p in parsed],
-            "period": [p.period for p in parsed],
-            "year": [p.year for p in parsed],
-            "month": [p.month for p in parsed],
-            "_period_problem": [p.problem for p in parsed],
-        },
-        schema={
-            PERIOD: pl.String,
-            "freq": pl.String,
-            "period": pl.String,
-            "year": pl.Int32,
-            "month": pl.Int32,
-            "_period_problem": pl.String,
-        },
-    )
-
-
 # --- numbers -------------------------------------------------------------------------------------
 
 # Plain digits, or digits grouped by thousands with commas; a dot only before the decimals.
@@ -474,14 +390,10 @@ def number(column: str) -> pl.Expr:
     return pl.when(text.str.contains(_NUMBER)).then(text.str.replace_all(",", "").cast(pl.Float64))
 
 
-def not_a_number(column: str) -> pl.Expr:
+def not_a_gacc_number(column: str) -> pl.Expr:
+    """A cell that holds text but not a GACC number (`number`): "12,34", "1.234.567", "abc"."""
     text = pl.col(column).str.strip_chars()
     return text.is_not_null() & (text != "") & ~text.str.contains(_NUMBER)
-
-
-def _text(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text != "").then(text)
 
 
 # --- normalise -----------------------------------------------------------------------------------
@@ -499,52 +411,32 @@ def _partners() -> pl.DataFrame:
     )
 
 
-def _known_products() -> pl.LazyFrame:
-    """(product_code, year) pairs the products seed covers: a small table to join on."""
-    return (
-        reference.products(NAME)
-        .lazy()
-        .select(
-            "product_code",
-            pl.int_ranges(
-                pl.max_horizontal("valid_from_year", pl.lit(FIRST_YEAR)),
-                pl.min_horizontal("valid_to_year", pl.lit(LAST_YEAR)) + 1,
-                dtype=pl.Int32,
-            ).alias("year"),
-        )
-        .explode("year")
-        .drop_nulls()
-        .unique()
-        .with_columns(pl.lit(True).alias("_known_product"))
-    )
-
-
 def normalise(raw: Frame) -> Frame:
     """Typed landing rows plus `_reject_reason`; lazy in, lazy out (the streamed load), else eager."""
     columns = raw.collect_schema().names()
     # `read` made sure there is exactly one: 人民币 or 美元.
     value_column = next(c for c in VALUE_COLUMNS if c in columns)
-    code_text = _text(PARTNER_CODE)
+    code_text = trimmed(PARTNER_CODE)
     # The distinct period texts are few: each is parsed once, in Python, and joined back.
-    periods = _periods(raw.lazy().select(PERIOD).unique().collect()[PERIOD])
+    periods = periods_table(raw.lazy().select(PERIOD).unique().collect()[PERIOD])
     typed = raw.lazy().with_columns(
         pl.col(FLOW_COLUMN).alias("flow"),
         pl.lit(REPORTER_ISO3).alias("reporter_iso3"),
-        _text(PRODUCT_CODE).alias("product_code"),
+        trimmed(PRODUCT_CODE).alias("product_code"),
         # An XLSX numeric cell drops leading zeros (000 → 0); GACC partner codes are 3 digits.
         pl.when(code_text.str.contains(r"^\d{1,3}$"))
         .then(code_text.str.zfill(3))
         .otherwise(code_text)
         .alias("partner_code"),
-        _text(PARTNER_NAME).alias("partner_name"),
-        _text(TRADE_MODE_CODE).alias("trade_mode_code"),
-        _text(TRADE_MODE).alias("trade_mode"),
-        _text(REGISTRATION_PLACE_CODE).alias("registration_place_code"),
-        _text(REGISTRATION_PLACE).alias("registration_place"),
+        trimmed(PARTNER_NAME).alias("partner_name"),
+        trimmed(TRADE_MODE_CODE).alias("trade_mode_code"),
+        trimmed(TRADE_MODE).alias("trade_mode"),
+        trimmed(REGISTRATION_PLACE_CODE).alias("registration_place_code"),
+        trimmed(REGISTRATION_PLACE).alias("registration_place"),
         number(QUANTITY_1).alias("quantity_1"),
-        _text(UNIT_1).alias("unit_1"),
+        trimmed(UNIT_1).alias("unit_1"),
         number(QUANTITY_2).alias("quantity_2"),
-        _text(UNIT_2).alias("unit_2"),
+        trimmed(UNIT_2).alias("unit_2"),
         number(value_column).alias("value"),
         pl.lit(VALUE_COLUMNS[value_column]).alias("currency"),
     )
@@ -554,19 +446,22 @@ def normalise(raw: Frame) -> Frame:
     is_world = (pl.col("partner_name") == WORLD_NAME) & (
         pl.col("partner_code").is_null() | (pl.col("partner_code") == WORLD_CODE)
     )
-    mass_factor = lookup(pl.col("unit_1"), MASS_UNITS_TO_KG, pl.Float64)
     typed = typed.with_columns(
         is_world.fill_null(False).alias("is_world_partner"),
         pl.when(is_world).then(pl.lit("WLD")).otherwise(pl.col("_seed_iso3")).alias("partner_iso3"),
         pl.when(is_world).then(pl.lit(WORLD_CODE)).otherwise(pl.col("partner_code")).alias("partner_code"),
         pl.date(pl.col("year"), pl.col("month"), 1).alias("period_start"),
-        # A declared zero mass on a shipment with value is "not declared", never 0 kg.
-        pl.when((pl.col("quantity_1") > 0) | (pl.col("value") == 0))
-        .then(pl.col("quantity_1") * mass_factor)
-        .alias("net_weight_kg"),
+        mass_kg(pl.col("quantity_1"), pl.col("unit_1"), pl.col("value"), MASS_UNITS_TO_KG).alias(
+            "net_weight_kg"
+        ),
         pl.when(pl.col("currency") == "USD").then(pl.col("value")).alias("value_usd"),
     )
-    typed = typed.join(_known_products(), on=["product_code", "year"], how="left", maintain_order="left")
+    typed = typed.join(
+        known_products(NAME, FIRST_YEAR, LAST_YEAR),
+        on=["product_code", "year"],
+        how="left",
+        maintain_order="left",
+    )
     world = pl.col("is_world_partner")
     text_fields = [c for c in TEXT_FIELDS if c in columns]
     declared_code = pl.col("partner_code").fill_null("<empty>")
@@ -615,15 +510,18 @@ def normalise(raw: Frame) -> Frame:
         ),
     ]
     number_rules = [
-        (not_a_number(value_column), pl.format(f"{value_column} value {{}} is not a number", value_column)),
+        (
+            not_a_gacc_number(value_column),
+            pl.format(f"{value_column} value {{}} is not a number", value_column),
+        ),
         (pl.col("value").is_null(), f"{value_column} value is missing"),
         (pl.col("value") < 0, f"{value_column} value is negative"),
         (
             implausible(pl.col("value"), MAX_VALUE),
             pl.format(f"{value_column} value {{}} is implausibly large (over 1e13)", value_column),
         ),
-        (not_a_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
-        (not_a_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
+        (not_a_gacc_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
+        (not_a_gacc_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
         ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),
         ((pl.col("quantity_2") < 0).fill_null(False), "第二数量 is negative"),
     ]
@@ -643,12 +541,7 @@ def normalise(raw: Frame) -> Frame:
     reasons = reasons_with_scope(
         [*form_rules, code_form, *reference_rules, *number_rules], [*form_rules, *number_rules], scope
     )
-    out = (
-        typed.with_columns(reasons)
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE, *carried(raw))
-        .cast(LANDING_SCHEMA)  # type: ignore[arg-type]
-    )
-    return out if isinstance(raw, pl.LazyFrame) else out.collect()
+    return finish(typed.with_columns(reasons), LANDING_SCHEMA, raw)
 
 
 # --- the GX suite --------------------------------------------------------------------------------
@@ -703,7 +596,6 @@ def suite() -> list[Expectation]:
 
 SPEC = SourceSpec(
     name=NAME,
-    suffixes=(".csv", ".xlsx"),
     read=read,
     normalise=normalise,
     suite=suite,

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.sources.base import ROW_NUMBER, SourceFileError
+from dagster_project.sources.contract import ROW_NUMBER, SourceFileError
 
 EDITION = "MCS edition"
 SOURCE_FIELD = "Source field"
