@@ -269,15 +269,8 @@ def test_gx_suite_rejects_a_file_with_two_figures_for_one_key(workspace, tmp_pat
     assert [f["expectation"] for f in load.gx_failed] == ["expect_compound_columns_to_be_unique"]
 
 
-def test_revision_key_lets_a_newer_edition_replace_the_same_statistic_year():
-    assert usgs.SPEC.revision_key == (
-        "section",
-        "commodity",
-        "statistic",
-        "statistic_detail",
-        "country",
-        "period",
-    )
+# A newer edition replacing the same statistic year: test_revision_keys.py, by what
+# int_usgs__current does with two editions' rows (the constant that stood here proved nothing).
 
 
 @pytest.mark.parametrize(

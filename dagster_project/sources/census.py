@@ -470,7 +470,8 @@ SPEC = SourceSpec(
     normalise=normalise,
     suite=suite,
     landing_schema=LANDING_SCHEMA,
-    revision_key=("flow", "period"),
+    # period_start is a function of period: it changes no partition (int_*__current says why).
+    revision_key=("flow", "period", "period_start"),
     description="US Census intltrade API JSON (imports/hs and exports/hs, array of arrays)",
     derived_for_validation={"_unit_value_usd_per_kg": pl.col("value_usd") / pl.col("net_weight_kg")},
 )

@@ -375,7 +375,8 @@ SPEC = SourceSpec(
     normalise=normalise,
     suite=suite,
     landing_schema=LANDING_SCHEMA,
-    revision_key=("reporter_code", "flow_code", "freq_code", "period"),
+    # period_start is a function of period: it changes no partition (int_*__current says why).
+    revision_key=("reporter_code", "flow_code", "freq_code", "period", "period_start"),
     description="UN Comtrade API v1 JSON or CSV (same field names)",
     derived_for_validation={"_unit_value_usd_per_kg": pl.col("primary_value_usd") / pl.col("net_weight_kg")},
     scan=scan,

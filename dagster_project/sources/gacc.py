@@ -600,7 +600,8 @@ SPEC = SourceSpec(
     normalise=normalise,
     suite=suite,
     landing_schema=LANDING_SCHEMA,
-    revision_key=("flow", "freq", "period"),
+    # period_start is a function of period: it changes no partition (int_*__current says why).
+    revision_key=("flow", "freq", "period", "period_start"),
     description="China customs (GACC) statistics export, CSV (GBK or UTF-8) or XLSX, Chinese headers",
     derived_for_validation={"_unit_value_per_kg": pl.col("value") / pl.col("net_weight_kg")},
     scan=scan,
