@@ -66,6 +66,8 @@ def test_imports_use_general_customs_value_and_keep_consumption_and_cif():
         3,
     )
     assert (china["value_usd"], china["value_basis"]) == (600_000.0, "customs")
+    # Decided at ingest, as for the other sources: the reporter and the frequency of every row.
+    assert (china["reporter_iso3"], china["freq"]) == ("USA", "M")
     assert (china["con_value_usd"], china["gen_cif_value_usd"], china["df_code"]) == (
         590_000.0,
         618_000.0,

@@ -635,3 +635,27 @@ def test_lines_under_no_rare_earth_heading_are_out_of_scope_at_any_code_level(tm
         (None, "unknown product code 28469999 for 2025"),
         (None, None),
     ]
+
+
+def test_unit_names_and_value_basis_are_decided_at_ingest(tmp_path):
+    header = ",".join([*gacc.REQUIRED, "人民币"])
+    lines = [
+        '2025-03,28469019,其他氧化稀土,106,缅甸,"1,500",千克,,,"180,000"',
+        "2025-03,28469019,其他氧化稀土,119,老挝,2,吨,,,33000",
+        "2025-03,85051110,稀土永磁体,116,日本,40,个,,,9000",
+        "2025-03,85051110,稀土永磁体,502,美国,3,套,,,7000",
+    ]
+    frames = {}
+    for folder in ("imports", "exports"):
+        path = tmp_path / folder / "rare_earth_2025_03.csv"
+        path.parent.mkdir()
+        path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+        frames[folder] = _typed(path)
+    assert frames["imports"][REJECT_REASON].null_count() == 4
+    assert _rows(frames["imports"], "unit_1", "quantity_unit", "net_weight_kg", "value_basis") == [
+        ("千克", "kg", 1500.0, "CIF"),
+        ("吨", "t", 2000.0, "CIF"),
+        ("个", "u", None, "CIF"),  # a count of pieces: never kilograms
+        ("套", "套", None, "CIF"),  # a unit with no short name: as declared
+    ]
+    assert frames["exports"]["value_basis"].unique().to_list() == ["FOB"]

@@ -100,6 +100,9 @@ CLASSIFICATIONS = {
 # ship: the goods at the US port, before loading); FOB is the closest basis DESIGN knows, and the
 # two differ only by the loading charges.
 VALUE_BASIS = {IMPORT: "customs", EXPORT: "FOB"}
+# Every row of this API: the United States' own statistics, one month each.
+REPORTER_ISO3 = "USA"
+FREQ = "M"
 # Text fields that land as declared (the codes have their own rules): a formula-like cell
 # quarantines the row (`rules.formula_rules`).
 TEXT_FIELDS = (UNIT, "DF")
@@ -121,10 +124,12 @@ HTML_WHY = (
 
 LANDING_SCHEMA: dict[str, pl.DataType] = {
     "flow": pl.String,
+    "freq": pl.String,
     "period": pl.String,
     "period_start": pl.Date,
     "year": pl.Int32,
     "month": pl.Int32,
+    "reporter_iso3": pl.String,
     "cty_code": pl.String,
     "partner_iso3": pl.String,
     "is_world_partner": pl.Boolean,
@@ -300,6 +305,8 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         ),
         to_number(spec["value"]).alias("value_usd"),
         pl.lit(VALUE_BASIS[flow]).alias("value_basis"),
+        pl.lit(REPORTER_ISO3).alias("reporter_iso3"),
+        pl.lit(FREQ).alias("freq"),
         (to_number("CON_VAL_MO") if flow == IMPORT else pl.lit(None, dtype=pl.Float64)).alias(
             "con_value_usd"
         ),
@@ -439,6 +446,8 @@ def suite() -> list[Expectation]:
         ],
         ("ExpectColumnValuesToBeInSet", {"column": "flow", "value_set": [IMPORT, EXPORT]}),
         ("ExpectColumnValuesToBeInSet", {"column": "value_basis", "value_set": list(VALUE_BASIS.values())}),
+        ("ExpectColumnValuesToBeInSet", {"column": "reporter_iso3", "value_set": [REPORTER_ISO3]}),
+        ("ExpectColumnValuesToBeInSet", {"column": "freq", "value_set": [FREQ]}),
         ("ExpectColumnValuesToBeInSet", {"column": "df_code", "value_set": DF_CODES}),
         ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(?:0[1-9]|1[0-2])$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "commodity", "regex": r"^\d{10}$"}),

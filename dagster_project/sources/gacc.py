@@ -58,6 +58,7 @@ from dagster_project.sources.rules import (
     formula_rules,
     implausible,
     known_products,
+    lookup,
     mass_kg,
     numbered,
     reasons_with_scope,
@@ -129,6 +130,11 @@ FLOW_WORDS = {"出口": "export", "进口": "import"}
 FLOWS = ["export", "import"]
 BOTH_FLOWS_WORD = "进出口"
 MASS_UNITS_TO_KG = {"千克": 1.0, "吨": 1000.0}
+# `quantity_unit`: the first unit in the trade-flow vocabulary (kg, t, u for a count of pieces);
+# any other unit as declared.
+UNIT_NAMES = {"千克": "kg", "吨": "t", "个": "u"}
+# China values exports free on board and imports cost, insurance and freight (DESIGN's bases).
+VALUE_BASIS = {"export": "FOB", "import": "CIF"}
 WORLD_NAME = "总值"
 WORLD_CODE = "000"
 # `_out_of_scope` of a line under no rare-earth HS6 heading of the products seed.
@@ -157,12 +163,14 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "registration_place": pl.String,
     "quantity_1": pl.Float64,
     "unit_1": pl.String,
+    "quantity_unit": pl.String,
     "quantity_2": pl.Float64,
     "unit_2": pl.String,
     "net_weight_kg": pl.Float64,
     "value": pl.Float64,
     "currency": pl.String,
     "value_usd": pl.Float64,
+    "value_basis": pl.String,
 }
 RECORD_KEY = [
     "flow",
@@ -455,6 +463,8 @@ def normalise(raw: Frame) -> Frame:
             "net_weight_kg"
         ),
         pl.when(pl.col("currency") == "USD").then(pl.col("value")).alias("value_usd"),
+        pl.coalesce(lookup(pl.col("unit_1"), UNIT_NAMES, pl.String), pl.col("unit_1")).alias("quantity_unit"),
+        lookup(pl.col("flow"), VALUE_BASIS, pl.String).alias("value_basis"),
     )
     typed = typed.join(
         known_products(NAME, FIRST_YEAR, LAST_YEAR),
@@ -574,6 +584,7 @@ def suite() -> list[Expectation]:
         ("ExpectColumnValuesToBeInSet", {"column": "freq", "value_set": FREQS}),
         ("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": CURRENCIES}),
         ("ExpectColumnValuesToBeInSet", {"column": "reporter_iso3", "value_set": [REPORTER_ISO3]}),
+        ("ExpectColumnValuesToBeInSet", {"column": "value_basis", "value_set": list(VALUE_BASIS.values())}),
         ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(?:\d{2}|01/02)$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "product_code", "regex": r"^(?:\d{8}|\d{10})$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "partner_code", "regex": r"^\d{3}$"}),
