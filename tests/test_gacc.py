@@ -14,6 +14,7 @@ from dagster_project.ingest.landing import ingest_source
 from dagster_project.lib import reference
 from dagster_project.sources import gacc, gacc_periods
 from dagster_project.sources.contract import REJECT_REASON, SourceFileError
+from dagster_project.sources.rules import grouped_number, not_a_grouped_number
 
 F = FIXTURES / "gacc"
 SAMPLE = SAMPLES / "gacc" / "exports"
@@ -114,7 +115,7 @@ def test_usd_values_and_a_count_unit_that_never_becomes_kg():
 )
 def test_numbers_accept_thousands_separators_only(text: str, expected: float | None):
     frame = pl.DataFrame({"cell": [text]}).select(
-        gacc.number("cell"), gacc.not_a_gacc_number("cell").alias("bad")
+        grouped_number("cell"), not_a_grouped_number("cell").alias("bad")
     )
     assert frame.row(0) == (expected, expected is None)
 

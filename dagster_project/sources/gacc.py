@@ -3,24 +3,14 @@
 This module owns reading one GACC export file (CSV or XLSX), turning it into the typed landing
 schema with a reject reason per row, and the file's GX suite.
 
-Format traps handled here:
-- Encoding: the platform writes GBK; files re-saved elsewhere are UTF-8, with or without a BOM.
-  Bytes are decoded strictly, UTF-8 first (a BOM means UTF-8 and nothing else), then GB18030
-  (a superset of GBK). Nothing is ever decoded loosely, so a GBK file never becomes mojibake;
-  a UTF-8 file with a few corrupt bytes is refused rather than read as GB18030 nonsense, and
-  charset_normalizer is asked only to word the error when neither encoding fits.
+Format traps handled here (the encoding and the flow of a file: `gacc_files`; the periods:
+`gacc_periods`):
 - Chinese headers (数据年月, 商品编码, 商品名称, 贸易伙伴编码, 贸易伙伴名称, 第一数量, 第一计量单位,
   第二数量, 第二计量单位) with stray spaces around them, and exactly one value column: 人民币 (CNY)
   or 美元 (USD). 贸易方式编码/贸易方式 (trade mode) and 注册地编码/注册地 (registration place) are
   optional; a file that has them holds several rows per partner, kept here and summed downstream.
 - Numbers with thousands separators ("1,234,567"); anything else with a comma or a second dot
   ("12,34", "1.234.567": another locale) is not a number and the row is quarantined.
-- Periods "202503", "2025-03", "2025年03月", "2025年3月", and China's combined January+February
-  ("2025年1-2月", "202501-02", "2025-01~02", "202501-202502"), landed as one two-month period
-  (freq M2, period 2025-01/02), never split over two months. Any other range (cumulative
-  "1-3月" figures) is not monthly data and is quarantined.
-- No flow column: the flow comes from the inbox folder (gacc/exports/, gacc/imports/) or from
-  出口 / 进口 in the file name; a file with neither, or with conflicting hints, is refused.
 - Scope: an export holds whatever lines the query asked for. A well-formed line under no
   rare-earth heading (the products seed's HS6 2805.30, 2846.10, 2846.90, 8505.11, and all of HS4
   2846: `reference.ree_code_prefixes`) is out of scope, counted apart with its reason
@@ -37,7 +27,6 @@ Format traps handled here:
 
 from __future__ import annotations
 
-import codecs
 import io
 from pathlib import Path
 
@@ -52,14 +41,17 @@ from dagster_project.sources.contract import (
     SourceFileError,
     SourceSpec,
 )
+from dagster_project.sources.gacc_files import ZIP_MAGIC, check_header, decode_text, flow_from_path
 from dagster_project.sources.gacc_periods import PERIOD, periods_table
 from dagster_project.sources.rules import (
     finish,
     formula_rules,
+    grouped_number,
     implausible,
     known_products,
     lookup,
     mass_kg,
+    not_a_grouped_number,
     numbered,
     reasons_with_scope,
     trimmed,
@@ -125,10 +117,7 @@ CURRENCIES = list(VALUE_COLUMNS.values())
 # Added by `read` (the file has no flow column), kept in quarantine with the row's raw text.
 FLOW_COLUMN = "_flow_from_path"
 
-FLOW_FOLDERS = {"exports": "export", "imports": "import"}
-FLOW_WORDS = {"出口": "export", "进口": "import"}
 FLOWS = ["export", "import"]
-BOTH_FLOWS_WORD = "进出口"
 MASS_UNITS_TO_KG = {"千克": 1.0, "吨": 1000.0}
 # `quantity_unit`: the first unit in the trade-flow vocabulary (kg, t, u for a count of pieces);
 # any other unit as declared.
@@ -181,121 +170,6 @@ RECORD_KEY = [
     "registration_place_code",
 ]
 
-# --- the flow, from where the file sits ----------------------------------------------------------
-
-WHERE_TO_PUT_IT = "put it in gacc/exports/ or gacc/imports/ in the inbox (or have 出口 or 进口 in its name)"
-
-
-def flow_from_path(path: Path) -> str:
-    """GACC exports have no flow column: the inbox folder or the file name says which flow it is.
-
-    Only folders below the last `gacc` folder count (a file outside an inbox: its own folder),
-    so an unrelated `exports` higher up the path never decides the flow.
-    """
-    folders = [part.lower() for part in path.parent.parts]
-    if "gacc" in folders:
-        folders = folders[len(folders) - folders[::-1].index("gacc") :]
-    else:
-        folders = folders[-1:]
-    by_folder = {FLOW_FOLDERS[f] for f in folders if f in FLOW_FOLDERS}
-    if len(by_folder) > 1:
-        raise SourceFileError(path, f"is under both an exports/ and an imports/ folder; {WHERE_TO_PUT_IT}")
-    # 进出口 ("imports and exports") contains 出口 but names both flows.
-    both_in_name = BOTH_FLOWS_WORD in path.name
-    by_name = {flow for word, flow in FLOW_WORDS.items() if word in path.name.replace(BOTH_FLOWS_WORD, "")}
-    if by_folder:
-        (flow,) = by_folder
-        if by_name and by_name != by_folder and not both_in_name:
-            folder = "exports" if flow == "export" else "imports"
-            other = next(word for word, f in FLOW_WORDS.items() if f != flow)
-            raise SourceFileError(
-                path,
-                f"is in gacc/{folder}/ but its name says {other}; move it to the right folder or rename it",
-            )
-        return flow
-    if both_in_name or len(by_name) > 1:
-        raise SourceFileError(
-            path,
-            "its name says both imports and exports (进出口) but the file has no flow column; "
-            f"export each flow separately and {WHERE_TO_PUT_IT}",
-        )
-    if by_name:
-        (flow,) = by_name
-        return flow
-    raise SourceFileError(
-        path,
-        f"no flow: a GACC export has no flow column, so the flow comes from where the file is; "
-        f"{WHERE_TO_PUT_IT}",
-    )
-
-
-# --- decoding ------------------------------------------------------------------------------------
-
-ZIP_MAGIC = b"PK\x03\x04"
-GB_ENCODINGS = ("gb18030", "gbk", "gb2312", "hz")
-
-
-def _guess(data: bytes) -> str:
-    """charset_normalizer's guess, for the error message only (it never decodes a file here)."""
-    import charset_normalizer
-
-    best = charset_normalizer.from_bytes(data[:200_000]).best()
-    return best.encoding if best is not None else "unknown"
-
-
-def decode_text(path: Path, data: bytes, partial: bool = False) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (a BOM is removed and then means UTF-8 only), else GB18030. GACC's
-    `textio.Decoder`, which `textio.open_head` uses for the head and the whole file alike.
-
-    `partial` data is the head of a file (`textio.read_head`): a character cut at its end is not
-    an error, so a file can be refused from its head without reading the rest."""
-
-    def strict(raw: bytes, encoding: str) -> str:
-        return codecs.getincrementaldecoder(encoding)().decode(raw, final=not partial)
-
-    if data.startswith(ZIP_MAGIC):
-        raise SourceFileError(path, "is a zip file (an XLSX workbook?) named .csv; rename it to .xlsx")
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return strict(data[len(codecs.BOM_UTF8) :], "utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as err:
-            raise SourceFileError(
-                path,
-                f"has a UTF-8 BOM but is not valid UTF-8 (byte {err.start + 3}: {err.reason}); "
-                "re-export the file from the query platform",
-            ) from err
-    try:
-        text, encoding = strict(data, "utf-8"), "utf-8"
-    except UnicodeDecodeError as utf8_error:
-        # Mostly-valid UTF-8 with a few broken bytes would still "decode" as GB18030, into
-        # nonsense: refuse it instead. Real GBK text forms valid UTF-8 sequences only by chance.
-        loose = data.decode("utf-8", errors="replace")
-        broken = loose.count("\ufffd")
-        valid = sum(1 for ch in loose if ord(ch) > 127) - broken
-        if valid >= 10 * broken:
-            raise SourceFileError(
-                path,
-                f"is UTF-8 with {broken} corrupt byte sequence(s) (first at byte {utf8_error.start}); "
-                "re-export the file from the query platform",
-            ) from utf8_error
-        try:
-            text, encoding = strict(data, "gb18030"), "gb18030"
-        except UnicodeDecodeError as err:
-            raise SourceFileError(
-                path,
-                f"is neither UTF-8 nor GBK/GB18030 text (byte {err.start}: {err.reason}; "
-                f"charset_normalizer guesses {_guess(data)}); "
-                "save it as CSV in GBK or UTF-8, as the query platform exports it",
-            ) from err
-    if "\x00" in text:
-        raise SourceFileError(
-            path,
-            f"contains NUL characters (UTF-16 text or a binary file? charset_normalizer guesses "
-            f"{_guess(data)}); save it as CSV in GBK or UTF-8",
-        )
-    return text, encoding
-
-
 # --- reading -------------------------------------------------------------------------------------
 
 
@@ -320,30 +194,14 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     return numbered(frame)
 
 
-def _check_header(path: Path, header: list[str], encoding: str) -> None:
-    try:
-        check_columns(path, header, REQUIRED)
-    except SourceFileError as err:
-        if encoding != "gb18030" or not err.problem.startswith("missing required"):
-            raise
-        # Big5 and other legacy encodings decode as (wrong) GB18030: the headers show it.
-        guess = _guess(read_head(path))
-        if guess in GB_ENCODINGS:
-            raise
-        raise SourceFileError(
-            path,
-            f"{err.problem} (read as GB18030; charset_normalizer guesses {guess}; save it as GBK or UTF-8)",
-        ) from err
-
-
 def _read_csv(path: Path) -> pl.DataFrame:
     # The head first: junk, a wrong encoding and another layout are refused before the whole
     # file is read.
     head = open_head(path, "CSV", decoder=decode_text)
-    _check_header(path, head.columns, head.encoding)
+    check_header(path, head.columns, head.encoding, REQUIRED)
     text, encoding = head.read_decoded()
     frame = read_csv_strings(path, [], text=text)
-    _check_header(path, frame.columns[1:], encoding)
+    check_header(path, frame.columns[1:], encoding, REQUIRED)
     return frame
 
 
@@ -361,7 +219,7 @@ def scan(path: Path, workdir: Path) -> pl.LazyFrame:
     require_suffix(path, (".csv",), None)
     flow = flow_from_path(path)
     head = open_head(path, "CSV", decoder=decode_text)
-    _check_header(path, head.columns, head.encoding)
+    check_header(path, head.columns, head.encoding, REQUIRED)
     plain = plain_csv(path, workdir, head.encoding, head.text)
     return _records(path, scan_csv_strings(path, plain, head.text), flow)
 
@@ -384,24 +242,6 @@ def _records(path: Path, frame: Frame, flow: str) -> Frame:
         pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns + missing
     )
     return frame.filter(~blank).with_columns(pl.lit(flow).alias(FLOW_COLUMN))
-
-
-# --- numbers -------------------------------------------------------------------------------------
-
-# Plain digits, or digits grouped by thousands with commas; a dot only before the decimals.
-_NUMBER = r"^-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$"
-
-
-def number(column: str) -> pl.Expr:
-    """A number from a cell such as "1,234,567" or "12.5"; null when empty or not a number."""
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text.str.contains(_NUMBER)).then(text.str.replace_all(",", "").cast(pl.Float64))
-
-
-def not_a_gacc_number(column: str) -> pl.Expr:
-    """A cell that holds text but not a GACC number (`number`): "12,34", "1.234.567", "abc"."""
-    text = pl.col(column).str.strip_chars()
-    return text.is_not_null() & (text != "") & ~text.str.contains(_NUMBER)
 
 
 # --- normalise -----------------------------------------------------------------------------------
@@ -441,11 +281,11 @@ def normalise(raw: Frame) -> Frame:
         trimmed(TRADE_MODE).alias("trade_mode"),
         trimmed(REGISTRATION_PLACE_CODE).alias("registration_place_code"),
         trimmed(REGISTRATION_PLACE).alias("registration_place"),
-        number(QUANTITY_1).alias("quantity_1"),
+        grouped_number(QUANTITY_1).alias("quantity_1"),
         trimmed(UNIT_1).alias("unit_1"),
-        number(QUANTITY_2).alias("quantity_2"),
+        grouped_number(QUANTITY_2).alias("quantity_2"),
         trimmed(UNIT_2).alias("unit_2"),
-        number(value_column).alias("value"),
+        grouped_number(value_column).alias("value"),
         pl.lit(VALUE_COLUMNS[value_column]).alias("currency"),
     )
     typed = typed.join(periods.lazy(), on=PERIOD, how="left", nulls_equal=True, maintain_order="left")
@@ -521,7 +361,7 @@ def normalise(raw: Frame) -> Frame:
     ]
     number_rules = [
         (
-            not_a_gacc_number(value_column),
+            not_a_grouped_number(value_column),
             pl.format(f"{value_column} value {{}} is not a number", value_column),
         ),
         (pl.col("value").is_null(), f"{value_column} value is missing"),
@@ -530,8 +370,8 @@ def normalise(raw: Frame) -> Frame:
             implausible(pl.col("value"), MAX_VALUE),
             pl.format(f"{value_column} value {{}} is implausibly large (over 1e13)", value_column),
         ),
-        (not_a_gacc_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
-        (not_a_gacc_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
+        (not_a_grouped_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
+        (not_a_grouped_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
         ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),
         ((pl.col("quantity_2") < 0).fill_null(False), "第二数量 is negative"),
     ]

@@ -51,6 +51,23 @@ def not_a_number(column: str) -> pl.Expr:
     return text.is_not_null() & (text != "") & to_number(column).is_null()
 
 
+# Plain digits, or digits grouped by thousands with commas; a dot only before the decimals (GACC's
+# exports write "1,234,567"; "12,34" and "1.234.567" are another locale, not a number).
+_GROUPED_NUMBER = r"^-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$"
+
+
+def grouped_number(column: str) -> pl.Expr:
+    """A number from a cell such as "1,234,567" or "12.5"; null when empty or not a number."""
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text.str.contains(_GROUPED_NUMBER)).then(text.str.replace_all(",", "").cast(pl.Float64))
+
+
+def not_a_grouped_number(column: str) -> pl.Expr:
+    """Text in the cell that `grouped_number` cannot read: "12,34", "1.234.567", "abc"."""
+    text = pl.col(column).str.strip_chars()
+    return text.is_not_null() & (text != "") & ~text.str.contains(_GROUPED_NUMBER)
+
+
 def first_reason(*rules: tuple[pl.Expr, str | pl.Expr]) -> pl.Expr:
     """The first rule that a row breaks, as text; null when it breaks none.
 
