@@ -39,6 +39,7 @@ from typing import Any
 import polars as pl
 
 from dagster_project.lib import reference
+from dagster_project.sources import census_response as response
 from dagster_project.sources.contract import (
     ROW_NUMBER,
     Expectation,
@@ -55,7 +56,7 @@ from dagster_project.sources.rules import (
     reasons_with_scope,
     to_number,
 )
-from dagster_project.sources.textio import check_columns, json_start, open_head, parse_json, require_suffix
+from dagster_project.sources.textio import check_columns, require_suffix
 
 NAME = "census"
 SUFFIXES = (".json",)
@@ -112,16 +113,6 @@ MAX_VALUE_USD = 1e12
 # cannot have been published.
 FIRST_MONTH = datetime.date(2010, 1, 1)
 
-EMPTY_FILE = (
-    "file is empty: no data (the Census API answers 204 with an empty body for a comma list of "
-    "commodities, or when nothing matches); pull one commodity wildcard per call"
-)
-# Why a saved response is an HTML page (`textio.html_page` words the rest).
-HTML_WHY = (
-    "the Census API answers with an HTML page (HTTP 200) when the API key is missing or invalid; "
-    "check the key and pull again"
-)
-
 LANDING_SCHEMA: dict[str, pl.DataType] = {
     "flow": pl.String,
     "freq": pl.String,
@@ -164,52 +155,11 @@ def flow_of(path: Path | str, header: list[str]) -> str:
     return IMPORT if imports else EXPORT
 
 
-def _cell(path: Path, row: int, column: str, value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SourceFileError(
-            path, f"row {row} column {column} holds {type(value).__name__} {value!r}, not a string"
-        )
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _parse(path: Path) -> list[Any]:
-    require_suffix(path, SUFFIXES, "census takes .json (the API response saved as is)")
-    # The head first: an empty body, an HTML page, an error message or junk is refused before the
-    # whole file is read.
-    head = open_head(path, "JSON", empty=EMPTY_FILE, html=HTML_WHY)
-    head_text = head.text
-    if head_text.lstrip()[:6].lower() == "error:":
-        # A bad variable or predicate is answered (HTTP 400) with one line of plain text.
-        first_line = head_text.strip().splitlines()[0][:200]
-        raise SourceFileError(path, f"is a Census API error message, not data: {first_line!r}")
-    json_start(path, head_text)
-    payload = parse_json(path, head.read_text())
-    if isinstance(payload, dict):
-        raise SourceFileError(
-            path,
-            "is a JSON object, not the array of arrays the Census API returns (header row first); "
-            "save the response body as is",
-        )
-    if not isinstance(payload, list) or not payload:
-        raise SourceFileError(path, "JSON array is empty: the Census API always sends a header row first")
-    for number, row in enumerate(payload):
-        if not isinstance(row, list):
-            where = "the header" if number == 0 else f"row {number}"
-            raise SourceFileError(
-                path, f"{where} is a JSON {type(row).__name__}, not an array: not a Census API response"
-            )
-    return payload
-
-
 def read(path: Path) -> pl.DataFrame:
     """A saved response → one string column per header name, one row per data row."""
-    payload = _parse(path)
-    header = payload[0]
-    if not header or not all(isinstance(name, str) and name.strip() for name in header):
-        raise SourceFileError(path, "the first row is not a header of column names")
-    header = [name.strip() for name in header]
+    require_suffix(path, SUFFIXES, "census takes .json (the API response saved as is)")
+    payload = response.parse(path)
+    header = response.header(path, payload)
     flow = flow_of(path, header)
     spec = COLUMNS[flow]
     required = [spec["commodity"], "CTY_CODE", spec["value"], spec["quantity"], UNIT]
@@ -218,33 +168,8 @@ def read(path: Path) -> pl.DataFrame:
         raise SourceFileError(
             path, "no month: the header has neither time nor YEAR and MONTH (pull with time=YYYY-MM)"
         )
-
-    rows = payload[1:]
-    for number, row in enumerate(rows, start=1):
-        if len(row) != len(header):
-            raise SourceFileError(
-                path,
-                f"row {number} has {len(row)} values but the header has {len(header)}; "
-                "the file is damaged or not one API response",
-            )
-    # A variable in `get` and in the predicates comes back twice: one column if they agree.
-    first_index: dict[str, int] = {}
-    for index, name in enumerate(header):
-        if name not in first_index:
-            first_index[name] = index
-            continue
-        keep = first_index[name]
-        for number, row in enumerate(rows, start=1):
-            if row[index] != row[keep]:
-                raise SourceFileError(
-                    path,
-                    f"column {name} appears twice and row {number} holds {row[keep]!r} and {row[index]!r}",
-                )
-    data = {
-        name: [_cell(path, number, name, row[index]) for number, row in enumerate(rows, start=1)]
-        for name, index in first_index.items()
-    }
-    frame = pl.DataFrame(data, schema={name: pl.String for name in first_index})
+    data = response.columns(path, header, payload[1:])
+    frame = pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
     missing = [c for c in spec["optional"] if c not in frame.columns]
     return numbered(frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing))
 
