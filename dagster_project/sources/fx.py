@@ -72,6 +72,8 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "per_usd": pl.Float64,
     "rate_source": pl.String,
 }
+# One rate per currency and day in a file (the revision key too).
+RECORD_KEY = ["currency", "rate_date"]
 # Raw columns that only an ECB file fills: the quote cell and the USD cell of that day, as declared.
 _ECB_RAW = ["ecb_quote", "ecb_usd_per_eur"]
 
@@ -196,7 +198,7 @@ def suite() -> list[Expectation]:
             "ExpectColumnValuesToBeBetween",
             {"column": "per_usd", "strict_min": True, "min_value": 0},
         ),
-        ("ExpectCompoundColumnsToBeUnique", {"column_list": ["currency", "rate_date"]}),
+        ("ExpectCompoundColumnsToBeUnique", {"column_list": RECORD_KEY}),
     ]
 
 

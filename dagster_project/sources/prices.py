@@ -66,6 +66,8 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "price_low": pl.Float64,
     "price_high": pl.Float64,
 }
+# One assessment per source, product, basis and day in a file (the revision key too).
+RECORD_KEY = ["price_source", "product", "basis", "price_date"]
 
 
 def read(path: Path) -> pl.DataFrame:
@@ -156,10 +158,7 @@ def suite() -> list[Expectation]:
             "ExpectColumnPairValuesAToBeGreaterThanB",
             {"column_A": "price_high", "column_B": "price_low", "or_equal": True},
         ),
-        (
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["price_source", "product", "basis", "price_date"]},
-        ),
+        ("ExpectCompoundColumnsToBeUnique", {"column_list": RECORD_KEY}),
     ]
 
 
