@@ -13,8 +13,9 @@ from conftest import FIXTURES, SAMPLES, drop
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.lib import reference
 from dagster_project.lib.http import PullError
+from dagster_project.pulls import census as census_pull
 from dagster_project.sources import census
-from dagster_project.sources.base import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
+from dagster_project.sources.contract import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
 
 F = FIXTURES / "census"
 API = F / "api"
@@ -65,6 +66,8 @@ def test_imports_use_general_customs_value_and_keep_consumption_and_cif():
         3,
     )
     assert (china["value_usd"], china["value_basis"]) == (600_000.0, "customs")
+    # Decided at ingest, as for the other sources: the reporter and the frequency of every row.
+    assert (china["reporter_iso3"], china["freq"]) == ("USA", "M")
     assert (china["con_value_usd"], china["gen_cif_value_usd"], china["df_code"]) == (
         590_000.0,
         618_000.0,
@@ -403,7 +406,7 @@ NOW = {"Retry-After": "0"}
 
 def test_pull_builds_the_documented_query_and_returns_the_body(tmp_path):
     replay = Replay(httpx.Response(200, content=GOOD))
-    body = census.pull("import", "2025-03", KEY, client=replay.client())
+    body = census_pull.call("import", "2025-03", KEY, client=replay.client())
     assert body == GOOD
     (request,) = replay.requests
     assert str(request.url).split("?")[0] == "https://api.census.gov/data/timeseries/intltrade/imports/hs"
@@ -428,7 +431,7 @@ def test_pull_builds_the_documented_query_and_returns_the_body(tmp_path):
 
 def test_pull_exports_asks_for_e_commodity():
     replay = Replay(httpx.Response(200, content=b'[["E_COMMODITY"]]'))
-    census.pull("export", "2025-03", KEY, commodity="8505*", client=replay.client())
+    census_pull.call("export", "2025-03", KEY, commodity="8505*", client=replay.client())
     params = replay.requests[0].url.params
     assert replay.requests[0].url.path == "/data/timeseries/intltrade/exports/hs"
     assert (params["E_COMMODITY"], params["get"].split(",")[4]) == ("8505*", "ALL_VAL_MO")
@@ -436,8 +439,8 @@ def test_pull_exports_asks_for_e_commodity():
 
 def test_pull_204_is_no_data_and_hides_the_key():
     replay = Replay(httpx.Response(204))
-    with pytest.raises(census.CensusNoData) as raised:
-        census.pull("import", "2025-03", KEY, client=replay.client())
+    with pytest.raises(census_pull.CensusNoData) as raised:
+        census_pull.call("import", "2025-03", KEY, client=replay.client())
     message = str(raised.value)
     assert "no data: Census returns 204 for a comma list of commodities; use one wildcard per call" in message
     assert "key=***" in message
@@ -446,8 +449,8 @@ def test_pull_204_is_no_data_and_hides_the_key():
 
 def test_pull_html_with_status_200_is_a_key_error():
     replay = Replay(httpx.Response(200, content=HTML, headers={"content-type": "text/html"}))
-    with pytest.raises(census.CensusPullError) as raised:
-        census.pull("import", "2025-03", KEY, client=replay.client())
+    with pytest.raises(census_pull.CensusPullError) as raised:
+        census_pull.call("import", "2025-03", KEY, client=replay.client())
     assert str(raised.value).endswith(": the response is an HTML page: the API key is missing or invalid")
     assert KEY not in str(raised.value)
 
@@ -456,8 +459,8 @@ def test_pull_retries_429_then_succeeds_without_logging_the_key(caplog):
     replay = Replay(
         httpx.Response(429, headers=NOW, text="Too Many Requests"), httpx.Response(200, content=GOOD)
     )
-    with caplog.at_level(logging.INFO, logger=census.__name__):
-        assert census.pull("import", "2025-03", KEY, client=replay.client()) == GOOD
+    with caplog.at_level(logging.INFO, logger=census_pull.__name__):
+        assert census_pull.call("import", "2025-03", KEY, client=replay.client()) == GOOD
     assert len(replay.requests) == 2
     assert "key=***" in caplog.text
     assert KEY not in caplog.text
@@ -466,7 +469,7 @@ def test_pull_retries_429_then_succeeds_without_logging_the_key(caplog):
 def test_pull_gives_up_after_five_attempts_without_showing_the_key():
     replay = Replay(*[httpx.Response(503, headers=NOW) for _ in range(5)])
     with pytest.raises(PullError) as raised:
-        census.pull("import", "2025-03", KEY, client=replay.client())
+        census_pull.call("import", "2025-03", KEY, client=replay.client())
     assert len(replay.requests) == 5
     assert "still answered HTTP 503 after 5 attempts" in str(raised.value)
     assert raised.value.__cause__ is None
@@ -475,14 +478,14 @@ def test_pull_gives_up_after_five_attempts_without_showing_the_key():
 
 def test_pull_retries_a_timeout():
     replay = Replay(httpx.ReadTimeout("timed out"), httpx.Response(200, content=GOOD))
-    assert census.pull("import", "2025-03", KEY, client=replay.client()) == GOOD
+    assert census_pull.call("import", "2025-03", KEY, client=replay.client()) == GOOD
     assert len(replay.requests) == 2
 
 
 def test_pull_client_error_is_not_retried_and_its_body_is_redacted():
     replay = Replay(httpx.Response(400, text=f"error: unknown variable 'FOO' in ...&key={KEY}"))
-    with pytest.raises(census.CensusPullError) as raised:
-        census.pull("import", "2025-03", KEY, client=replay.client())
+    with pytest.raises(census_pull.CensusPullError) as raised:
+        census_pull.call("import", "2025-03", KEY, client=replay.client())
     assert len(replay.requests) == 1
     assert "HTTP 400: error: unknown variable 'FOO' in ...&key=***" in str(raised.value)
     assert KEY not in str(raised.value)
@@ -501,7 +504,7 @@ def test_pull_refuses_bad_arguments_before_calling(kwargs: dict, message: str):
     arguments = {"flow": "import", "month": "2025-03", "api_key": KEY} | kwargs
     replay = Replay()
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("*", r"\*")):
-        census.pull(client=replay.client(), **arguments)
+        census_pull.call(client=replay.client(), **arguments)
     assert replay.requests == []
 
 
@@ -511,7 +514,9 @@ def test_pull_month_puts_every_wildcard_of_a_month_in_one_file(tmp_path):
         httpx.Response(200, content=GOOD),
         httpx.Response(200, content=(API / "imports_8505_2025-03.json").read_bytes()),
     )
-    body = census.pull_month("import", "2025-03", KEY, client=replay.client())
+    body = census_pull.pull(
+        census_pull.MonthRequest("import", "2025-03"), KEY, client=replay.client()
+    ).payload
     assert [r.url.params["I_COMMODITY"] for r in replay.requests] == ["2805*", "2846*", "8505*"]
     saved = tmp_path / "imports_2025-03.json"
     saved.write_bytes(body)
@@ -527,7 +532,7 @@ def test_pull_month_puts_every_wildcard_of_a_month_in_one_file(tmp_path):
 
 
 def test_request_record_has_the_query_and_never_the_key():
-    assert census.request_record("export", "2025-03") == {
+    assert census_pull.MonthRequest("export", "2025-03").record() == {
         "endpoint": "https://api.census.gov/data/timeseries/intltrade/exports/hs",
         "params": {
             "get": "E_COMMODITY,E_COMMODITY_SDESC,CTY_CODE,CTY_NAME,ALL_VAL_MO,QTY_1_MO,UNIT_QY1",
@@ -547,8 +552,11 @@ def test_a_pulled_month_is_saved_and_ingested_like_a_dropped_file(workspace):
         httpx.Response(200, content=GOOD),
         httpx.Response(200, content=(API / "imports_8505_2025-03.json").read_bytes()),
     )
-    payload = census.pull_month("import", "2025-03", KEY, client=replay.client())
-    path = save_pull("census", "2025-03", payload, census.request_record("import", "2025-03"))
+    payload, record = census_pull.pull(
+        census_pull.MonthRequest("import", "2025-03"), KEY, client=replay.client()
+    )
+    assert record == census_pull.MonthRequest("import", "2025-03").record()
+    path = save_pull("census", "2025-03", payload, record)
     report = ingest_source(
         census.SPEC,
         inbox_dir=workspace["inbox"],

@@ -7,7 +7,7 @@ import pytest
 from conftest import FIXTURES
 
 from dagster_project.sources import comtrade
-from dagster_project.sources.base import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
+from dagster_project.sources.contract import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
 
 F = FIXTURES / "comtrade"
 

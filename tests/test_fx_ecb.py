@@ -8,7 +8,7 @@ from conftest import FIXTURES, SAMPLES, drop
 
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import fx
-from dagster_project.sources.base import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
+from dagster_project.sources.contract import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
 
 F = FIXTURES / "fx"
 HIST = F / "eurofxref_hist_2025_slice.csv"

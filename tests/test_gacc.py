@@ -12,8 +12,9 @@ from conftest import FIXTURES, SAMPLES
 
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.lib import reference
-from dagster_project.sources import gacc
-from dagster_project.sources.base import REJECT_REASON, SourceFileError
+from dagster_project.sources import gacc, gacc_periods
+from dagster_project.sources.contract import REJECT_REASON, SourceFileError
+from dagster_project.sources.rules import grouped_number, not_a_grouped_number
 
 F = FIXTURES / "gacc"
 SAMPLE = SAMPLES / "gacc" / "exports"
@@ -113,7 +114,9 @@ def test_usd_values_and_a_count_unit_that_never_becomes_kg():
     ],
 )
 def test_numbers_accept_thousands_separators_only(text: str, expected: float | None):
-    frame = pl.DataFrame({"cell": [text]}).select(gacc.number("cell"), gacc.not_a_number("cell").alias("bad"))
+    frame = pl.DataFrame({"cell": [text]}).select(
+        grouped_number("cell"), not_a_grouped_number("cell").alias("bad")
+    )
     assert frame.row(0) == (expected, expected is None)
 
 
@@ -170,7 +173,7 @@ def test_january_february_combined_is_one_two_month_period():
     ],
 )
 def test_period_formats(text: str, expected: tuple):
-    period = gacc.parse_period(text)
+    period = gacc_periods.parse_period(text)
     assert (period.freq, period.period, period.year, period.month, period.problem) == (*expected, None)
 
 
@@ -190,7 +193,7 @@ def test_period_formats(text: str, expected: tuple):
     ],
 )  # fmt: skip
 def test_period_formats_that_are_not_a_month_or_jan_feb(text: str, problem: str):
-    assert gacc.parse_period(text).problem == problem
+    assert gacc_periods.parse_period(text).problem == problem
 
 
 def test_xlsx_numeric_cells_are_read_as_text():
@@ -596,15 +599,15 @@ def test_duplicate_record_keys_fail_the_suite_and_reject_the_file(workspace):
     assert (load.rows_read, load.rows_landed, load.rows_quarantined) == (6, 0, 6)
 
 
-def test_spec_revision_key_and_suite_cover_the_landing_schema():
-    assert gacc.SPEC.revision_key == ("flow", "freq", "period")
-    assert gacc.SPEC.suffixes == (".csv", ".xlsx")
+# The revision key is tested by what it does (test_revision_keys.py: a later file replaces every
+# figure of its flow and month), the accepted suffixes by the refusal of an .xls (above).
+def test_suite_covers_the_landing_schema():
     (columns,) = [kw["column_set"] for name, kw in gacc.suite() if name == "ExpectTableColumnsToMatchSet"]
     assert columns == [*gacc.LANDING_SCHEMA, *gacc.SPEC.derived_for_validation]
 
 
 def test_lines_under_no_rare_earth_heading_are_out_of_scope_at_any_code_level(tmp_path):
-    from dagster_project.sources.base import OUT_OF_SCOPE
+    from dagster_project.sources.contract import OUT_OF_SCOPE
 
     header = ",".join(
         [gacc.PERIOD, gacc.PRODUCT_CODE, gacc.PRODUCT_NAME, gacc.PARTNER_CODE, gacc.PARTNER_NAME]
@@ -633,3 +636,27 @@ def test_lines_under_no_rare_earth_heading_are_out_of_scope_at_any_code_level(tm
         (None, "unknown product code 28469999 for 2025"),
         (None, None),
     ]
+
+
+def test_unit_names_and_value_basis_are_decided_at_ingest(tmp_path):
+    header = ",".join([*gacc.REQUIRED, "人民币"])
+    lines = [
+        '2025-03,28469019,其他氧化稀土,106,缅甸,"1,500",千克,,,"180,000"',
+        "2025-03,28469019,其他氧化稀土,119,老挝,2,吨,,,33000",
+        "2025-03,85051110,稀土永磁体,116,日本,40,个,,,9000",
+        "2025-03,85051110,稀土永磁体,502,美国,3,套,,,7000",
+    ]
+    frames = {}
+    for folder in ("imports", "exports"):
+        path = tmp_path / folder / "rare_earth_2025_03.csv"
+        path.parent.mkdir()
+        path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+        frames[folder] = _typed(path)
+    assert frames["imports"][REJECT_REASON].null_count() == 4
+    assert _rows(frames["imports"], "unit_1", "quantity_unit", "net_weight_kg", "value_basis") == [
+        ("千克", "kg", 1500.0, "CIF"),
+        ("吨", "t", 2000.0, "CIF"),
+        ("个", "u", None, "CIF"),  # a count of pieces: never kilograms
+        ("套", "套", None, "CIF"),  # a unit with no short name: as declared
+    ]
+    assert frames["exports"]["value_basis"].unique().to_list() == ["FOB"]

@@ -29,7 +29,7 @@ from dagster_project.ingest import lake as lakes
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.settings import Lake
 from dagster_project.sources import SOURCES
-from dagster_project.sources.base import SourceFileError
+from dagster_project.sources.contract import SourceFileError
 
 HOSTILE = FIXTURES / "hostile"
 GOOD = HOSTILE / "good"

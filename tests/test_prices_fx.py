@@ -4,7 +4,7 @@ import polars as pl
 from conftest import FIXTURES
 
 from dagster_project.sources import fx, prices
-from dagster_project.sources.base import REJECT_REASON
+from dagster_project.sources.contract import REJECT_REASON
 
 
 def test_price_sheet_keeps_declared_basis_currency_unit_and_purity():

@@ -11,7 +11,8 @@ from conftest import FIXTURES
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.ingest.pulls import save_pull
 from dagster_project.lib.http import PullError
-from dagster_project.sources import SOURCES, comtrade
+from dagster_project.pulls import comtrade
+from dagster_project.sources import SOURCES
 
 KEY = "planted-secret-key-0123456789"
 RECORDED = (FIXTURES / "comtrade" / "china_exports_2024_monthly_and_annual.json").read_bytes()

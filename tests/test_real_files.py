@@ -21,7 +21,7 @@ from conftest import REAL_DIR
 from dagster_project.ingest import landing
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.settings import Lake
-from dagster_project.sources import SOURCES, comtrade, fx, gacc
+from dagster_project.sources import SOURCES, comtrade, fx, gacc, gacc_files
 
 REAL = REAL_DIR
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"no real agency files at {REAL}")
@@ -194,7 +194,7 @@ def test_gacc_real_export_outside_an_imports_or_exports_folder_is_refused(worksp
     assert _counts(load) == ("rejected", 0, 0, 0, 0)
     assert load.message == (
         "gacc/soybean_2023.gbk.csv: no flow: a GACC export has no flow column, so the flow comes "
-        f"from where the file is; {gacc.WHERE_TO_PUT_IT}"
+        f"from where the file is; {gacc_files.WHERE_TO_PUT_IT}"
     )
 
 

@@ -6,7 +6,7 @@ from conftest import FIXTURES, SAMPLES, drop
 
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import usgs
-from dagster_project.sources.base import REJECT_REASON, SourceFileError
+from dagster_project.sources.contract import REJECT_REASON, SourceFileError
 
 F = FIXTURES / "usgs"
 SAMPLE = SAMPLES / "usgs" / "mcs2025_rare_earths.csv"
@@ -269,15 +269,8 @@ def test_gx_suite_rejects_a_file_with_two_figures_for_one_key(workspace, tmp_pat
     assert [f["expectation"] for f in load.gx_failed] == ["expect_compound_columns_to_be_unique"]
 
 
-def test_revision_key_lets_a_newer_edition_replace_the_same_statistic_year():
-    assert usgs.SPEC.revision_key == (
-        "section",
-        "commodity",
-        "statistic",
-        "statistic_detail",
-        "country",
-        "period",
-    )
+# A newer edition replacing the same statistic year: test_revision_keys.py, by what
+# int_usgs__current does with two editions' rows (the constant that stood here proved nothing).
 
 
 @pytest.mark.parametrize(

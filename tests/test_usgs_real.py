@@ -15,7 +15,7 @@ from conftest import REAL_DIR, REPO, drop
 
 from dagster_project.ingest.landing import ingest_source
 from dagster_project.sources import usgs
-from dagster_project.sources.base import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
+from dagster_project.sources.contract import OUT_OF_SCOPE, REJECT_REASON, SourceFileError
 
 REAL = REAL_DIR / "usgs"
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} is absent (real agency files)")

@@ -20,7 +20,7 @@ import dagster as dg
 from dagster_project.ingest.landing import SourceLoadReport, ingest_source
 from dagster_project.lib import storage
 from dagster_project.settings import get_settings
-from dagster_project.sources.base import SourceSpec
+from dagster_project.sources.contract import SourceSpec
 
 OWNER = "team:data-engineering"
 GX_CHECK = "gx_suite"

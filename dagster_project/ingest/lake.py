@@ -34,7 +34,7 @@ import polars as pl
 from dagster_project.ingest.validation import SuiteResult
 from dagster_project.lib.storage import write_atomic
 from dagster_project.settings import Lake
-from dagster_project.sources.base import (
+from dagster_project.sources.contract import (
     OUT_OF_SCOPE,
     RAGGED_FIELD,
     REJECT_REASON,

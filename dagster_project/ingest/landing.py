@@ -32,7 +32,7 @@ from dagster_project.ingest.validation import SuiteResult
 from dagster_project.lib.faults import pause_point
 from dagster_project.lib.storage import write_atomic, write_error
 from dagster_project.settings import Lake
-from dagster_project.sources.base import (
+from dagster_project.sources.contract import (
     OUT_OF_SCOPE,
     REJECT_REASON,
     ROW_NUMBER,

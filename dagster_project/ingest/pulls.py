@@ -17,8 +17,9 @@ import dagster as dg
 from dagster_project.ingest.assets import asset_key
 from dagster_project.ingest.landing import discover
 from dagster_project.lib.storage import write_atomic
+from dagster_project.pulls import census, comtrade
 from dagster_project.settings import api_key, get_settings
-from dagster_project.sources import SOURCES, census, comtrade
+from dagster_project.sources import SOURCES
 
 MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2017-01-01", end_offset=0)
 OWNER = "team:data-engineering"
@@ -98,8 +99,7 @@ def census_api_pull(context: dg.AssetExecutionContext, config: CensusPullConfig)
     month = context.partition_key[:7]
     files = []
     for flow in config.flows:
-        payload = census.pull_month(flow, month, key, tuple(config.commodities))
-        record = census.request_record(flow, month, tuple(config.commodities))
+        payload, record = census.pull(census.MonthRequest(flow, month, tuple(config.commodities)), key)
         files.append(str(save_pull("census", month.replace("-", ""), payload, record)))
     return dg.MaterializeResult(metadata={"files": dg.MetadataValue.json(files), "month": month})
 

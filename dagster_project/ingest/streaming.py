@@ -7,8 +7,8 @@ ever holding the file:
 
 1. **Parse, normalise, row rules**: one polars streaming query, `scan` → `normalise` (lazy) →
    one staged Parquet file in a work folder (typed rows with their reject reason). A GBK or gzip
-   file is first turned into a UTF-8 copy block by block (`base.plain_csv`). A row with more
-   fields than the header fills a column declared past it (`base.RAGGED_FIELD`) and refuses the
+   file is first turned into a UTF-8 copy block by block (`textio.plain_csv`). A row with more
+   fields than the header fills a column declared past it (`contract.RAGGED_FIELD`) and refuses the
    file, as the whole-file reader does.
 2. **GX and the period files, in one pass**: the source's suite on every landing row, batch by
    batch (`BATCH_ROWS`, read back with pyarrow's batch iterator), pass/fail first
@@ -51,16 +51,16 @@ from dagster_project.ingest.validation import SuiteResult, suite_view
 from dagster_project.lib.faults import pause_point
 from dagster_project.lib.storage import replace_atomic
 from dagster_project.settings import Lake
-from dagster_project.sources.base import (
+from dagster_project.sources.contract import (
     OUT_OF_SCOPE,
     RAGGED_FIELD,
     REJECT_REASON,
     ROW_NUMBER,
     SourceFileError,
     SourceSpec,
-    data_suffix,
     with_scope_column,
 )
+from dagster_project.sources.textio import data_suffix
 
 BATCH_ROWS = 250_000
 KEY_HASH = "_record_key_hash"

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from dagster_project.sources.base import Expectation, SourceSpec
+from dagster_project.sources.contract import Expectation, SourceSpec
 
 SAMPLE_SIZE = 5
 

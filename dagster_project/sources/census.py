@@ -1,8 +1,7 @@
 """US Census Bureau international trade API: `timeseries/intltrade/imports/hs` and `.../exports/hs`.
 
 Owns reading a saved API response, normalising it into the landing schema with its row rules,
-the GX suite, and `pull` / `pull_month`, the live HTTP calls (retries and key redaction come from
-`lib.http`).
+and the GX suite; the live HTTP pull that saves such responses is `pulls.census`.
 
 Format: a JSON array of arrays, header row first, every value a string. Traps handled here:
 - the endpoint is told by the header: `I_COMMODITY` (imports, 10-digit HTS) or `E_COMMODITY`
@@ -30,47 +29,39 @@ Format: a JSON array of arrays, header row first, every value a string. Traps ha
 
 A file is the unit of revision for (flow, period): a later file for the same flow and month
 replaces every figure of the earlier one, so a month must be saved whole (every commodity
-wildcard in one file: `pull_month` does that), never one wildcard per file.
+wildcard in one file: `pulls.census.pull` does that), never one wildcard per file.
 """
 
 import datetime
-import json
-import logging
-import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
-from dagster_project.lib import http, reference
-from dagster_project.sources.base import (
-    HEAD_BYTES,
-    OUT_OF_SCOPE,
-    REJECT_REASON,
+from dagster_project.lib import reference
+from dagster_project.sources import census_response as response
+from dagster_project.sources.contract import (
     ROW_NUMBER,
     Expectation,
     SourceFileError,
     SourceSpec,
-    check_columns,
-    data_suffix,
-    decode,
+)
+from dagster_project.sources.rules import (
+    finish,
     formula_rules,
     implausible,
-    json_start,
-    looks_like_html,
+    mass_kg,
     not_a_number,
-    parse_json,
-    read_head,
-    read_text,
+    numbered,
     reasons_with_scope,
     to_number,
 )
+from dagster_project.sources.textio import check_columns, require_suffix
 
 NAME = "census"
+SUFFIXES = (".json",)
 # `_out_of_scope` of a line under no rare-earth heading.
 NOT_REE_LINE = "not a rare-earth product line"
-logger = logging.getLogger(__name__)
 
 IMPORT = "import"
 EXPORT = "export"
@@ -110,8 +101,11 @@ CLASSIFICATIONS = {
 # ship: the goods at the US port, before loading); FOB is the closest basis DESIGN knows, and the
 # two differ only by the loading charges.
 VALUE_BASIS = {IMPORT: "customs", EXPORT: "FOB"}
+# Every row of this API: the United States' own statistics, one month each.
+REPORTER_ISO3 = "USA"
+FREQ = "M"
 # Text fields that land as declared (the codes have their own rules): a formula-like cell
-# quarantines the row (`base.formula_rules`).
+# quarantines the row (`rules.formula_rules`).
 TEXT_FIELDS = (UNIT, "DF")
 # One HS10 line for one partner and month above a trillion USD is a scale or keying error.
 MAX_VALUE_USD = 1e12
@@ -119,21 +113,14 @@ MAX_VALUE_USD = 1e12
 # cannot have been published.
 FIRST_MONTH = datetime.date(2010, 1, 1)
 
-EMPTY_FILE = (
-    "file is empty: no data (the Census API answers 204 with an empty body for a comma list of "
-    "commodities, or when nothing matches); pull one commodity wildcard per call"
-)
-HTML_FILE = (
-    "is an HTML page, not JSON: the Census API answers with an HTML page (HTTP 200) when the API "
-    "key is missing or invalid; check the key and pull again"
-)
-
 LANDING_SCHEMA: dict[str, pl.DataType] = {
     "flow": pl.String,
+    "freq": pl.String,
     "period": pl.String,
     "period_start": pl.Date,
     "year": pl.Int32,
     "month": pl.Int32,
+    "reporter_iso3": pl.String,
     "cty_code": pl.String,
     "partner_iso3": pl.String,
     "is_world_partner": pl.Boolean,
@@ -168,60 +155,11 @@ def flow_of(path: Path | str, header: list[str]) -> str:
     return IMPORT if imports else EXPORT
 
 
-def _cell(path: Path, row: int, column: str, value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SourceFileError(
-            path, f"row {row} column {column} holds {type(value).__name__} {value!r}, not a string"
-        )
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _parse(path: Path) -> list[Any]:
-    if data_suffix(path) != ".json":
-        raise SourceFileError(
-            path,
-            f"unsupported file type {data_suffix(path)!r}; census takes .json (the API response saved as is)",
-        )
-    # The head first: an empty body, an HTML page, an error message or junk is refused before the
-    # whole file is read.
-    head = read_head(path)
-    if not head.strip() and len(head) < HEAD_BYTES:
-        raise SourceFileError(path, EMPTY_FILE)
-    head_text = decode(path, head, partial=True)
-    if looks_like_html(head_text):
-        raise SourceFileError(path, HTML_FILE)
-    if head_text.lstrip()[:6].lower() == "error:":
-        # A bad variable or predicate is answered (HTTP 400) with one line of plain text.
-        first_line = head_text.strip().splitlines()[0][:200]
-        raise SourceFileError(path, f"is a Census API error message, not data: {first_line!r}")
-    json_start(path, head_text)
-    payload = parse_json(path, read_text(path))
-    if isinstance(payload, dict):
-        raise SourceFileError(
-            path,
-            "is a JSON object, not the array of arrays the Census API returns (header row first); "
-            "save the response body as is",
-        )
-    if not isinstance(payload, list) or not payload:
-        raise SourceFileError(path, "JSON array is empty: the Census API always sends a header row first")
-    for number, row in enumerate(payload):
-        if not isinstance(row, list):
-            where = "the header" if number == 0 else f"row {number}"
-            raise SourceFileError(
-                path, f"{where} is a JSON {type(row).__name__}, not an array: not a Census API response"
-            )
-    return payload
-
-
 def read(path: Path) -> pl.DataFrame:
     """A saved response → one string column per header name, one row per data row."""
-    payload = _parse(path)
-    header = payload[0]
-    if not header or not all(isinstance(name, str) and name.strip() for name in header):
-        raise SourceFileError(path, "the first row is not a header of column names")
-    header = [name.strip() for name in header]
+    require_suffix(path, SUFFIXES, "census takes .json (the API response saved as is)")
+    payload = response.parse(path)
+    header = response.header(path, payload)
     flow = flow_of(path, header)
     spec = COLUMNS[flow]
     required = [spec["commodity"], "CTY_CODE", spec["value"], spec["quantity"], UNIT]
@@ -230,39 +168,10 @@ def read(path: Path) -> pl.DataFrame:
         raise SourceFileError(
             path, "no month: the header has neither time nor YEAR and MONTH (pull with time=YYYY-MM)"
         )
-
-    rows = payload[1:]
-    for number, row in enumerate(rows, start=1):
-        if len(row) != len(header):
-            raise SourceFileError(
-                path,
-                f"row {number} has {len(row)} values but the header has {len(header)}; "
-                "the file is damaged or not one API response",
-            )
-    # A variable in `get` and in the predicates comes back twice: one column if they agree.
-    first_index: dict[str, int] = {}
-    for index, name in enumerate(header):
-        if name not in first_index:
-            first_index[name] = index
-            continue
-        keep = first_index[name]
-        for number, row in enumerate(rows, start=1):
-            if row[index] != row[keep]:
-                raise SourceFileError(
-                    path,
-                    f"column {name} appears twice and row {number} holds {row[keep]!r} and {row[index]!r}",
-                )
-    data = {
-        name: [_cell(path, number, name, row[index]) for number, row in enumerate(rows, start=1)]
-        for name, index in first_index.items()
-    }
-    frame = pl.DataFrame(data, schema={name: pl.String for name in first_index})
+    data = response.columns(path, header, payload[1:])
+    frame = pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
     missing = [c for c in spec["optional"] if c not in frame.columns]
-    return (
-        frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
-        .with_row_index(ROW_NUMBER, offset=1)
-        .with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
-    )
+    return numbered(frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing))
 
 
 # --- normalise --------------------------------------------------------------------------------
@@ -303,9 +212,6 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     period_start = pl.when(time_text.str.contains(r"^\d{4}-\d{2}$")).then(
         pl.concat_str(time_text, pl.lit("-01")).str.to_date("%Y-%m-%d", strict=False)
     )
-    mass_factor = pl.col("quantity_unit").replace_strict(
-        MASS_UNITS_TO_KG, default=None, return_dtype=pl.Float64
-    )
     cty_code = pl.col("CTY_CODE").str.strip_chars()
     is_world = cty_code == WORLD_CODE
     typed = raw.with_columns(
@@ -324,6 +230,8 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         ),
         to_number(spec["value"]).alias("value_usd"),
         pl.lit(VALUE_BASIS[flow]).alias("value_basis"),
+        pl.lit(REPORTER_ISO3).alias("reporter_iso3"),
+        pl.lit(FREQ).alias("freq"),
         (to_number("CON_VAL_MO") if flow == IMPORT else pl.lit(None, dtype=pl.Float64)).alias(
             "con_value_usd"
         ),
@@ -336,10 +244,9 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("period_start").dt.strftime("%Y-%m").alias("period"),
         pl.col("period_start").dt.year().alias("year"),
         pl.col("period_start").dt.month().alias("month"),
-        # A zero mass on a shipment with value is "not declared", never 0 kg.
-        pl.when(mass_factor.is_not_null() & ((pl.col("quantity") > 0) | (pl.col("value_usd") == 0)))
-        .then(pl.col("quantity") * mass_factor)
-        .alias("net_weight_kg"),
+        mass_kg(pl.col("quantity"), pl.col("quantity_unit"), pl.col("value_usd"), MASS_UNITS_TO_KG).alias(
+            "net_weight_kg"
+        ),
     )
     typed = typed.join(countries, on="cty_code", how="left").with_columns(
         pl.when(pl.col("is_world_partner"))
@@ -433,13 +340,8 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         )
     ).then(pl.lit(NOT_REE_LINE))
     reasons = reasons_with_scope(rules, [*period_form, no_country, *value_rules], scope)
-    return (
-        typed.with_columns(reasons)
-        # joins do not promise to keep row order; the file's order is the one to report in
-        .sort(ROW_NUMBER)
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE)
-        .cast(LANDING_SCHEMA)
-    )  # type: ignore[arg-type]
+    # joins do not promise to keep row order; the file's order is the one to report in
+    return finish(typed.with_columns(reasons).sort(ROW_NUMBER), LANDING_SCHEMA, raw)
 
 
 # --- GX suite ---------------------------------------------------------------------------------
@@ -469,6 +371,8 @@ def suite() -> list[Expectation]:
         ],
         ("ExpectColumnValuesToBeInSet", {"column": "flow", "value_set": [IMPORT, EXPORT]}),
         ("ExpectColumnValuesToBeInSet", {"column": "value_basis", "value_set": list(VALUE_BASIS.values())}),
+        ("ExpectColumnValuesToBeInSet", {"column": "reporter_iso3", "value_set": [REPORTER_ISO3]}),
+        ("ExpectColumnValuesToBeInSet", {"column": "freq", "value_set": [FREQ]}),
         ("ExpectColumnValuesToBeInSet", {"column": "df_code", "value_set": DF_CODES}),
         ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(?:0[1-9]|1[0-2])$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "commodity", "regex": r"^\d{10}$"}),
@@ -496,165 +400,12 @@ def suite() -> list[Expectation]:
 
 SPEC = SourceSpec(
     name=NAME,
-    suffixes=(".json",),
     read=read,
     normalise=normalise,
     suite=suite,
     landing_schema=LANDING_SCHEMA,
-    revision_key=("flow", "period"),
+    # period_start is a function of period: it changes no partition (int_*__current says why).
+    revision_key=("flow", "period", "period_start"),
     description="US Census intltrade API JSON (imports/hs and exports/hs, array of arrays)",
     derived_for_validation={"_unit_value_usd_per_kg": pl.col("value_usd") / pl.col("net_weight_kg")},
 )
-
-
-# --- live pull --------------------------------------------------------------------------------
-
-API_ROOT = "https://api.census.gov/data/timeseries/intltrade"
-ENDPOINTS = {IMPORT: "imports/hs", EXPORT: "exports/hs"}
-PULL_FIELDS = {
-    IMPORT: [
-        "I_COMMODITY",
-        "I_COMMODITY_SDESC",
-        "CTY_CODE",
-        "CTY_NAME",
-        "GEN_VAL_MO",
-        "CON_VAL_MO",
-        "GEN_CIF_MO",
-        "GEN_QY1_MO",
-        "CON_QY1_MO",
-        "UNIT_QY1",
-    ],
-    EXPORT: [
-        "E_COMMODITY",
-        "E_COMMODITY_SDESC",
-        "CTY_CODE",
-        "CTY_NAME",
-        "ALL_VAL_MO",
-        "QTY_1_MO",
-        "UNIT_QY1",
-    ],
-}
-# Every rare-earth line of the seed sits under one of these headings.
-MONTH_WILDCARDS = ("2805*", "2846*", "8505*")
-MAX_ATTEMPTS = 5
-TIMEOUT = httpx.Timeout(60.0, connect=15.0)
-NO_DATA = "no data: Census returns 204 for a comma list of commodities; use one wildcard per call"
-HTML_RESPONSE = "the response is an HTML page: the API key is missing or invalid"
-
-
-class CensusPullError(http.PullError):
-    """A Census pull that returned no usable data. The message never contains the API key."""
-
-
-class CensusNoData(CensusPullError):
-    """HTTP 204 / empty body: nothing for that query (or a comma list of commodities)."""
-
-
-def _query(flow: str, month: str, commodity: str) -> tuple[str, dict[str, str]]:
-    """The endpoint and its parameters, without the key."""
-    if flow not in ENDPOINTS:
-        raise ValueError(f"flow must be {IMPORT!r} or {EXPORT!r}, not {flow!r}")
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise ValueError(f"month must be YYYY-MM, not {month!r}")
-    if "," in commodity:
-        raise ValueError(f"{NO_DATA} (got {commodity!r})")
-    return f"{API_ROOT}/{ENDPOINTS[flow]}", {
-        "get": ",".join(PULL_FIELDS[flow]),
-        COLUMNS[flow]["commodity"]: commodity,
-        "time": month,
-        "SUMMARY_LVL": "DET",
-        "COMM_LVL": "HS10",
-    }
-
-
-def pull(
-    flow: str,
-    month: str,
-    api_key: str,
-    commodity: str = "2846*",
-    client: httpx.Client | None = None,
-) -> bytes:
-    """One month of one flow for one commodity code or wildcard, as the API's response bytes.
-
-    Retries 429, 5xx, timeouts and network errors with exponential backoff (`lib.http.get`, at
-    most MAX_ATTEMPTS calls). Raises `http.PullError` (`CensusPullError`, `CensusNoData`) with the
-    URL shown with its key redacted, and `ValueError` on arguments the API cannot answer.
-    """
-    url, params = _query(flow, month, commodity)
-    if not api_key:
-        raise ValueError("api_key is empty: the Census API answers an HTML page without a key")
-    own_client = client is None
-    session = client if client is not None else httpx.Client(timeout=TIMEOUT)
-    try:
-        response = http.get(session, url, params={**params, "key": api_key}, attempts=MAX_ATTEMPTS)
-    finally:
-        if own_client:
-            session.close()
-    shown = http.redact(str(response.request.url), api_key)
-    logger.info("census pull %s: HTTP %d", shown, response.status_code)
-
-    body = response.content
-    if response.status_code == 204 or not body.strip():
-        raise CensusNoData(
-            f"{shown}: {NO_DATA} (HTTP {response.status_code}, empty body; a 204 also means nothing "
-            "matched, or the month is not published yet)"
-        )
-    text = body.decode("utf-8", errors="replace")
-    if response.status_code != 200:
-        raise CensusPullError(
-            f"{shown}: HTTP {response.status_code}: {http.redact(text.strip()[:200], api_key)}"
-        )
-    if looks_like_html(text):
-        raise CensusPullError(f"{shown}: {HTML_RESPONSE}")
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CensusPullError(f"{shown}: the response is not JSON ({err.msg} at line {err.lineno})") from None
-    if not (isinstance(payload, list) and payload and all(isinstance(r, list) for r in payload)):
-        raise CensusPullError(f"{shown}: the response is not an array of arrays with a header row")
-    return body
-
-
-def pull_month(
-    flow: str,
-    month: str,
-    api_key: str,
-    commodities: tuple[str, ...] = MONTH_WILDCARDS,
-    client: httpx.Client | None = None,
-) -> bytes:
-    """Every wildcard of one flow-month in one response-shaped payload (one header row).
-
-    The revision key is (flow, period): a file replaces every figure of an earlier file for the
-    same flow and month, so one file must carry the whole month. A wildcard with no trade (204)
-    adds nothing; all wildcards empty is an error.
-    """
-    header: list[str] | None = None
-    rows: list[list[Any]] = []
-    for commodity in commodities:
-        try:
-            payload = json.loads(pull(flow, month, api_key, commodity, client))
-        except CensusNoData:
-            logger.info("census pull %s %s %s: no data (204)", flow, month, commodity)
-            continue
-        if header is None:
-            header = payload[0]
-        elif payload[0] != header:
-            raise CensusPullError(f"{flow} {month} {commodity}: header differs from the first wildcard's")
-        rows.extend(payload[1:])
-    if header is None:
-        raise CensusNoData(
-            f"{flow} {month}: {NO_DATA} (every wildcard of {', '.join(commodities)} was empty)"
-        )
-    # The API's own layout: one row per line.
-    lines = [json.dumps(row, ensure_ascii=False) for row in [header, *rows]]
-    return ("[" + ",\n".join(lines) + "]").encode("utf-8")
-
-
-def request_record(flow: str, month: str, commodities: tuple[str, ...] = MONTH_WILDCARDS) -> dict[str, Any]:
-    """What `pull_month` asks for, to save beside its payload (`ingest.pulls.save_pull`); no key."""
-    url, params = _query(flow, month, commodities[0])
-    return {
-        "endpoint": url,
-        "params": {k: v for k, v in params.items() if k != COLUMNS[flow]["commodity"]},
-        "commodities": list(commodities),
-    }

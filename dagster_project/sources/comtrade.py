@@ -18,41 +18,35 @@ cannot use at that level.
 from __future__ import annotations
 
 import datetime
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import polars as pl
 
-from dagster_project.lib import http, reference
-from dagster_project.sources.base import (
-    OUT_OF_SCOPE,
-    REJECT_REASON,
-    ROW_NUMBER,
-    Expectation,
-    Frame,
-    SourceFileError,
-    SourceSpec,
-    carried,
-    check_columns,
-    data_suffix,
+from dagster_project.lib import reference
+from dagster_project.sources.contract import Expectation, Frame, SourceSpec
+from dagster_project.sources.rules import (
+    finish,
     formula_rules,
-    head_columns,
     implausible,
-    looks_like_html,
+    known_products,
     lookup,
+    mass_is_declared,
     not_a_number,
+    reasons_with_scope,
+    to_number,
+)
+from dagster_project.sources.textio import (
+    check_columns,
+    open_head,
     plain_csv,
     read_csv_strings,
     read_json_records,
-    reasons_with_scope,
+    require_suffix,
     scan_csv_strings,
-    sniff_text,
-    to_number,
 )
 
 NAME = "comtrade"
+SUFFIXES = (".json", ".csv")
 REQUIRED = [
     "freqCode",
     "refYear",
@@ -83,7 +77,7 @@ OPTIONAL = [
     "isAggregate",
 ]
 FLOWS = {"M": "import", "X": "export", "RM": "re_import", "RX": "re_export"}
-# Text fields that land as declared: a formula-like cell quarantines the row (`base.formula_rules`).
+# Text fields that land as declared: a formula-like cell quarantines the row (`rules.formula_rules`).
 TEXT_FIELDS = ("freqCode", "flowCode", "cmdCode", "classificationCode", "customsCode", "qtyUnitAbbr")
 # One HS6 line of one reporter for one period above a trillion USD is a scale or keying error.
 MAX_VALUE_USD = 1e12
@@ -122,16 +116,22 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "is_area_partner": pl.Boolean,
     "is_breakdown": pl.Boolean,
 }
+RECORD_KEY = [
+    "reporter_code",
+    "flow_code",
+    "freq_code",
+    "period",
+    "partner_code",
+    "partner2_code",
+    "cmd_code",
+    "customs_code",
+    "mot_code",
+]
 
 
 def read(path: Path) -> pl.DataFrame:
-    suffix = data_suffix(path)
-    if suffix == ".json":
-        frame = read_json_records(path, REQUIRED)
-    elif suffix == ".csv":
-        frame = read_csv_strings(path, REQUIRED)
-    else:
-        raise SourceFileError(path, f"unsupported file type {suffix!r}; comtrade takes .json or .csv")
+    suffix = require_suffix(path, SUFFIXES, "comtrade takes .json or .csv")
+    frame = read_json_records(path, REQUIRED) if suffix == ".json" else read_csv_strings(path, REQUIRED)
     return _with_optional(frame)
 
 
@@ -143,39 +143,14 @@ def _with_optional(frame: Frame) -> Frame:
 def scan(path: Path, workdir: Path) -> pl.LazyFrame:
     """A bulk CSV (plain or gzip) as a lazy frame: `read` for files too large to hold in memory.
     The same head checks refuse junk before anything is parsed."""
-    if data_suffix(path) != ".csv":
-        raise SourceFileError(path, f"unsupported file type {data_suffix(path)!r} for a streamed load")
-    head = sniff_text(path)
-    if looks_like_html(head):
-        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
-    header = head_columns(path, head)
-    check_columns(path, header, REQUIRED)
-    return _with_optional(scan_csv_strings(path, plain_csv(path, workdir, "utf-8", head), head))
+    require_suffix(path, (".csv",), None)
+    head = open_head(path, "CSV")
+    check_columns(path, head.columns, REQUIRED)
+    return _with_optional(scan_csv_strings(path, plain_csv(path, workdir, "utf-8", head.text), head.text))
 
 
 def _int(column: str) -> pl.Expr:
     return to_number(column).cast(pl.Int32, strict=False)
-
-
-def _known_products(latest_year: int) -> pl.LazyFrame:
-    """(cmd_code, ref_year) pairs the products seed covers, years clipped to the accepted range:
-    a small table to join on, instead of joining every row to every version of its code."""
-    return (
-        reference.products(NAME)
-        .lazy()
-        .select(
-            pl.col("product_code").alias("cmd_code"),
-            pl.int_ranges(
-                pl.max_horizontal("valid_from_year", pl.lit(1988)),
-                pl.min_horizontal("valid_to_year", pl.lit(latest_year)) + 1,
-                dtype=pl.Int32,
-            ).alias("ref_year"),
-        )
-        .explode("ref_year")
-        .drop_nulls()
-        .unique()
-        .with_columns(pl.lit(True).alias("_known_product"))
-    )
 
 
 def normalise(raw: Frame) -> Frame:
@@ -233,7 +208,7 @@ def normalise(raw: Frame) -> Frame:
         .alias("period_start"),
         lookup(pl.col("flow_code"), FLOWS, pl.String).alias("flow"),
         # A declared zero mass on a shipment with value is "not declared", never 0 kg.
-        pl.when((pl.col("_net_wgt") > 0) | (pl.col("primary_value_usd") == 0))
+        pl.when(mass_is_declared(pl.col("_net_wgt"), pl.col("primary_value_usd")))
         .then(pl.col("_net_wgt"))
         .when(mass_factor.is_not_null() & (pl.col("quantity") > 0))
         .then(pl.col("quantity") * mass_factor)
@@ -269,7 +244,10 @@ def normalise(raw: Frame) -> Frame:
         .alias("partner_iso3")
     )
     typed = typed.join(
-        _known_products(latest_year), on=["cmd_code", "ref_year"], how="left", maintain_order="left"
+        known_products(NAME, 1988, latest_year, code="cmd_code", year="ref_year"),
+        on=["cmd_code", "ref_year"],
+        how="left",
+        maintain_order="left",
     )
     form_rules: list = [
         *formula_rules(*TEXT_FIELDS),
@@ -347,25 +325,7 @@ def normalise(raw: Frame) -> Frame:
     )
     structural = [*form_rules, no_reporter, no_flow, no_partner, *number_rules]
     reasons = reasons_with_scope([*form_rules, *reference_rules, *number_rules], structural, scope)
-    out = (
-        typed.with_columns(reasons)
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE, *carried(raw))
-        .cast(LANDING_SCHEMA)  # type: ignore[arg-type]
-    )
-    return out if isinstance(raw, pl.LazyFrame) else out.collect()
-
-
-RECORD_KEY = [
-    "reporter_code",
-    "flow_code",
-    "freq_code",
-    "period",
-    "partner_code",
-    "partner2_code",
-    "cmd_code",
-    "customs_code",
-    "mot_code",
-]
+    return finish(typed.with_columns(reasons), LANDING_SCHEMA, raw)
 
 
 def suite() -> list[Expectation]:
@@ -411,92 +371,13 @@ def suite() -> list[Expectation]:
 
 SPEC = SourceSpec(
     name=NAME,
-    suffixes=(".json", ".csv"),
     read=read,
     normalise=normalise,
     suite=suite,
     landing_schema=LANDING_SCHEMA,
-    revision_key=("reporter_code", "flow_code", "freq_code", "period"),
+    # period_start is a function of period: it changes no partition (int_*__current says why).
+    revision_key=("reporter_code", "flow_code", "freq_code", "period", "period_start"),
     description="UN Comtrade API v1 JSON or CSV (same field names)",
     derived_for_validation={"_unit_value_usd_per_kg": pl.col("primary_value_usd") / pl.col("net_weight_kg")},
     scan=scan,
 )
-
-
-# --- live pull --------------------------------------------------------------------------------
-
-API_URL = "https://comtradeapi.un.org/data/v1/get/C/{freq}/HS"
-PREVIEW_URL = "https://comtradeapi.un.org/public/v1/preview/C/{freq}/HS"
-DEFAULT_CMD_CODES = ("280530", "284610", "284690", "850511")
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    """One Comtrade API call: a period (`2025` annual or `202503` monthly) for some reporters."""
-
-    period: str
-    reporter_codes: tuple[int, ...]
-    cmd_codes: tuple[str, ...] = DEFAULT_CMD_CODES
-    flow_codes: tuple[str, ...] = ("M", "X")
-    partner_codes: tuple[int, ...] = ()  # empty: every partner, World included
-
-    @property
-    def freq(self) -> str:
-        return "A" if len(self.period) == 4 else "M"
-
-    def params(self) -> dict[str, str]:
-        params = {
-            "reporterCode": ",".join(str(c) for c in self.reporter_codes),
-            "period": self.period,
-            "cmdCode": ",".join(self.cmd_codes),
-            "flowCode": ",".join(self.flow_codes),
-            "partner2Code": "0",
-            "customsCode": "C00",
-            "motCode": "0",
-            "includeDesc": "true",
-        }
-        if self.partner_codes:
-            params["partnerCode"] = ",".join(str(c) for c in self.partner_codes)
-        return params
-
-
-def pull(request: PullRequest, api_key: str | None, client: httpx.Client | None = None) -> tuple[bytes, dict]:
-    """Call the API (the keyed endpoint with `COMTRADE_API_KEY`, else the public preview, which
-    caps a call at 500 records). Returns the payload bytes and the request record to keep with
-    the load; neither contains the key."""
-    own_client = client is None
-    client = client or httpx.Client(timeout=120)
-    url = (API_URL if api_key else PREVIEW_URL).format(freq=request.freq)
-    headers = {"Ocp-Apim-Subscription-Key": api_key} if api_key else {}
-    try:
-        response = http.get(client, url, params=request.params(), headers=headers)
-    finally:
-        if own_client:
-            client.close()
-    shown = http.redact(str(response.request.url), api_key)
-    if response.status_code in (401, 403):
-        raise http.PullError(f"Comtrade refused the call ({response.status_code}): check COMTRADE_API_KEY")
-    if response.status_code != 200:
-        raise http.PullError(f"Comtrade answered HTTP {response.status_code} for {shown}")
-    text = response.text
-    if looks_like_html(text):
-        raise http.PullError(f"Comtrade returned an HTML page, not JSON, for {shown}")
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise http.PullError(f"Comtrade returned invalid JSON for {shown}: {err.msg}") from None
-    # What the API says is shown, but never the key, even when the answer echoes it.
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        said = http.redact(str(payload), api_key)[:200]
-        raise http.PullError(f"Comtrade returned no data list for {shown}: {said}")
-    if payload.get("error"):
-        said = http.redact(str(payload["error"]), api_key)[:300]
-        raise http.PullError(f"Comtrade reported an error for {shown}: {said}")
-    record = {
-        "endpoint": "data/v1/get" if api_key else "public/v1/preview",
-        "url": shown,
-        "params": request.params(),
-        "records": len(payload["data"]),
-        "preview_capped": (not api_key) and len(payload["data"]) >= 500,
-    }
-    return response.content, record

@@ -33,27 +33,24 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.sources.base import (
-    OUT_OF_SCOPE,
-    REJECT_REASON,
+from dagster_project.sources.contract import (
     ROW_NUMBER,
     Expectation,
     SourceFileError,
     SourceSpec,
-    data_suffix,
+)
+from dagster_project.sources.rules import (
+    finish,
     first_reason,
     formula_rules,
-    head_columns,
-    looks_like_html,
     not_a_number,
-    read_csv_strings,
-    read_text,
-    sniff_text,
     split_scope,
     to_number,
 )
+from dagster_project.sources.textio import data_suffix, open_head, read_csv_strings, require_suffix
 
 NAME = "fx"
+SUFFIXES = (".csv",)
 REQUIRED = ["date", "currency", "per_usd"]
 ECB_DATE = "Date"
 ECB_USD = "USD"
@@ -75,23 +72,21 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "per_usd": pl.Float64,
     "rate_source": pl.String,
 }
+# One rate per currency and day in a file (the revision key too).
+RECORD_KEY = ["currency", "rate_date"]
 # Raw columns that only an ECB file fills: the quote cell and the USD cell of that day, as declared.
 _ECB_RAW = ["ecb_quote", "ecb_usd_per_eur"]
 
 
 def read(path: Path) -> pl.DataFrame:
-    suffix = data_suffix(path)
-    if suffix != ".csv":
-        hint = " (unzip eurofxref-hist.zip first)" if suffix == ".zip" else ""
-        raise SourceFileError(path, f"unsupported file type {suffix!r}; fx takes .csv{hint}")
+    hint = " (unzip eurofxref-hist.zip first)" if data_suffix(path) == ".zip" else ""
+    require_suffix(path, SUFFIXES, f"fx takes .csv{hint}")
     # The layout is told by the header, read from the head of the file: junk and other layouts
     # are refused before the whole file is read.
-    head = sniff_text(path)
-    if looks_like_html(head):
-        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
-    header = head_columns(path, head)
+    head = open_head(path, "CSV")
+    header = head.columns
     if ECB_DATE in header and ECB_USD in header and "currency" not in header:
-        return _read_ecb(path, read_text(path))
+        return _read_ecb(path, head.read_text())
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise SourceFileError(
@@ -99,7 +94,7 @@ def read(path: Path) -> pl.DataFrame:
             f"missing required column(s) {', '.join(missing)}; found {', '.join(header[:20])}; "
             "fx takes date,currency,per_usd or the ECB eurofxref-hist layout (Date,USD,JPY,…)",
         )
-    frame = read_csv_strings(path, REQUIRED, text=read_text(path))
+    frame = read_csv_strings(path, REQUIRED, text=head.read_text())
     return frame.with_columns(
         pl.lit("declared").alias("rate_source"),
         *[pl.lit(None, dtype=pl.String).alias(c) for c in _ECB_RAW],
@@ -190,11 +185,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         ),
         (pl.col("per_usd") <= 0, "per_usd is not positive"),
     )
-    return (
-        typed.with_columns(split_scope(reason, SCOPE_REASONS))
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE)
-        .cast(LANDING_SCHEMA)
-    )  # type: ignore[arg-type]
+    return finish(typed.with_columns(split_scope(reason, SCOPE_REASONS)), LANDING_SCHEMA, raw)
 
 
 def suite() -> list[Expectation]:
@@ -207,13 +198,12 @@ def suite() -> list[Expectation]:
             "ExpectColumnValuesToBeBetween",
             {"column": "per_usd", "strict_min": True, "min_value": 0},
         ),
-        ("ExpectCompoundColumnsToBeUnique", {"column_list": ["currency", "rate_date"]}),
+        ("ExpectCompoundColumnsToBeUnique", {"column_list": RECORD_KEY}),
     ]
 
 
 SPEC = SourceSpec(
     name=NAME,
-    suffixes=(".csv",),
     read=read,
     normalise=normalise,
     suite=suite,

@@ -3,24 +3,14 @@
 This module owns reading one GACC export file (CSV or XLSX), turning it into the typed landing
 schema with a reject reason per row, and the file's GX suite.
 
-Format traps handled here:
-- Encoding: the platform writes GBK; files re-saved elsewhere are UTF-8, with or without a BOM.
-  Bytes are decoded strictly, UTF-8 first (a BOM means UTF-8 and nothing else), then GB18030
-  (a superset of GBK). Nothing is ever decoded loosely, so a GBK file never becomes mojibake;
-  a UTF-8 file with a few corrupt bytes is refused rather than read as GB18030 nonsense, and
-  charset_normalizer is asked only to word the error when neither encoding fits.
+Format traps handled here (the encoding and the flow of a file: `gacc_files`; the periods:
+`gacc_periods`):
 - Chinese headers (数据年月, 商品编码, 商品名称, 贸易伙伴编码, 贸易伙伴名称, 第一数量, 第一计量单位,
   第二数量, 第二计量单位) with stray spaces around them, and exactly one value column: 人民币 (CNY)
   or 美元 (USD). 贸易方式编码/贸易方式 (trade mode) and 注册地编码/注册地 (registration place) are
   optional; a file that has them holds several rows per partner, kept here and summed downstream.
 - Numbers with thousands separators ("1,234,567"); anything else with a comma or a second dot
   ("12,34", "1.234.567": another locale) is not a number and the row is quarantined.
-- Periods "202503", "2025-03", "2025年03月", "2025年3月", and China's combined January+February
-  ("2025年1-2月", "202501-02", "2025-01~02", "202501-202502"), landed as one two-month period
-  (freq M2, period 2025-01/02), never split over two months. Any other range (cumulative
-  "1-3月" figures) is not monthly data and is quarantined.
-- No flow column: the flow comes from the inbox folder (gacc/exports/, gacc/imports/) or from
-  出口 / 进口 in the file name; a file with neither, or with conflicting hints, is refused.
 - Scope: an export holds whatever lines the query asked for. A well-formed line under no
   rare-earth heading (the products seed's HS6 2805.30, 2846.10, 2846.90, 8505.11, and all of HS4
   2846: `reference.ree_code_prefixes`) is out of scope, counted apart with its reason
@@ -37,43 +27,52 @@ Format traps handled here:
 
 from __future__ import annotations
 
-import codecs
 import io
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import fastexcel
 import polars as pl
 
 from dagster_project.lib import reference
-from dagster_project.sources.base import (
-    HEAD_BYTES,
-    OUT_OF_SCOPE,
-    REJECT_REASON,
+from dagster_project.sources.contract import (
     ROW_NUMBER,
     Expectation,
     Frame,
     SourceFileError,
     SourceSpec,
-    carried,
-    check_columns,
-    data_suffix,
+)
+from dagster_project.sources.gacc_files import ZIP_MAGIC, check_header, decode_text, flow_from_path
+from dagster_project.sources.gacc_periods import PERIOD, periods_table
+from dagster_project.sources.rules import (
+    finish,
     formula_rules,
-    head_columns,
+    grouped_number,
     implausible,
-    looks_like_html,
+    known_products,
     lookup,
+    mass_kg,
+    not_a_grouped_number,
+    numbered,
+    reasons_with_scope,
+    trimmed,
+)
+from dagster_project.sources.textio import (
+    HEAD_BYTES,
+    check_columns,
+    html_page,
+    looks_like_html,
+    open_head,
     plain_csv,
     read_bytes,
     read_csv_strings,
     read_head,
-    reasons_with_scope,
+    require_suffix,
     scan_csv_strings,
 )
 
 NAME = "gacc"
-PERIOD = "数据年月"
+SUFFIXES = (".csv", ".xlsx")
+
 PRODUCT_CODE = "商品编码"
 PRODUCT_NAME = "商品名称"
 PARTNER_CODE = "贸易伙伴编码"
@@ -98,7 +97,7 @@ REQUIRED = [
     UNIT_2,
 ]
 OPTIONAL = [TRADE_MODE_CODE, TRADE_MODE, REGISTRATION_PLACE_CODE, REGISTRATION_PLACE]
-# Text fields (codes and names): a formula-like cell quarantines the row (`base.formula_rules`).
+# Text fields (codes and names): a formula-like cell quarantines the row (`rules.formula_rules`).
 TEXT_FIELDS = [
     PRODUCT_CODE,
     PRODUCT_NAME,
@@ -118,11 +117,13 @@ CURRENCIES = list(VALUE_COLUMNS.values())
 # Added by `read` (the file has no flow column), kept in quarantine with the row's raw text.
 FLOW_COLUMN = "_flow_from_path"
 
-FLOW_FOLDERS = {"exports": "export", "imports": "import"}
-FLOW_WORDS = {"出口": "export", "进口": "import"}
 FLOWS = ["export", "import"]
-BOTH_FLOWS_WORD = "进出口"
 MASS_UNITS_TO_KG = {"千克": 1.0, "吨": 1000.0}
+# `quantity_unit`: the first unit in the trade-flow vocabulary (kg, t, u for a count of pieces);
+# any other unit as declared.
+UNIT_NAMES = {"千克": "kg", "吨": "t", "个": "u"}
+# China values exports free on board and imports cost, insurance and freight (DESIGN's bases).
+VALUE_BASIS = {"export": "FOB", "import": "CIF"}
 WORLD_NAME = "总值"
 WORLD_CODE = "000"
 # `_out_of_scope` of a line under no rare-earth HS6 heading of the products seed.
@@ -151,12 +152,14 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "registration_place": pl.String,
     "quantity_1": pl.Float64,
     "unit_1": pl.String,
+    "quantity_unit": pl.String,
     "quantity_2": pl.Float64,
     "unit_2": pl.String,
     "net_weight_kg": pl.Float64,
     "value": pl.Float64,
     "currency": pl.String,
     "value_usd": pl.Float64,
+    "value_basis": pl.String,
 }
 RECORD_KEY = [
     "flow",
@@ -167,122 +170,6 @@ RECORD_KEY = [
     "registration_place_code",
 ]
 
-# --- the flow, from where the file sits ----------------------------------------------------------
-
-WHERE_TO_PUT_IT = "put it in gacc/exports/ or gacc/imports/ in the inbox (or have 出口 or 进口 in its name)"
-
-
-def flow_from_path(path: Path) -> str:
-    """GACC exports have no flow column: the inbox folder or the file name says which flow it is.
-
-    Only folders below the last `gacc` folder count (a file outside an inbox: its own folder),
-    so an unrelated `exports` higher up the path never decides the flow.
-    """
-    folders = [part.lower() for part in path.parent.parts]
-    if "gacc" in folders:
-        folders = folders[len(folders) - folders[::-1].index("gacc") :]
-    else:
-        folders = folders[-1:]
-    by_folder = {FLOW_FOLDERS[f] for f in folders if f in FLOW_FOLDERS}
-    if len(by_folder) > 1:
-        raise SourceFileError(path, f"is under both an exports/ and an imports/ folder; {WHERE_TO_PUT_IT}")
-    # 进出口 ("imports and exports") contains 出口 but names both flows.
-    both_in_name = BOTH_FLOWS_WORD in path.name
-    by_name = {flow for word, flow in FLOW_WORDS.items() if word in path.name.replace(BOTH_FLOWS_WORD, "")}
-    if by_folder:
-        (flow,) = by_folder
-        if by_name and by_name != by_folder and not both_in_name:
-            folder = "exports" if flow == "export" else "imports"
-            other = next(word for word, f in FLOW_WORDS.items() if f != flow)
-            raise SourceFileError(
-                path,
-                f"is in gacc/{folder}/ but its name says {other}; move it to the right folder or rename it",
-            )
-        return flow
-    if both_in_name or len(by_name) > 1:
-        raise SourceFileError(
-            path,
-            "its name says both imports and exports (进出口) but the file has no flow column; "
-            f"export each flow separately and {WHERE_TO_PUT_IT}",
-        )
-    if by_name:
-        (flow,) = by_name
-        return flow
-    raise SourceFileError(
-        path,
-        f"no flow: a GACC export has no flow column, so the flow comes from where the file is; "
-        f"{WHERE_TO_PUT_IT}",
-    )
-
-
-# --- decoding ------------------------------------------------------------------------------------
-
-ZIP_MAGIC = b"PK\x03\x04"
-GB_ENCODINGS = ("gb18030", "gbk", "gb2312", "hz")
-
-
-def _guess(data: bytes) -> str:
-    """charset_normalizer's guess, for the error message only (it never decodes a file here)."""
-    import charset_normalizer
-
-    best = charset_normalizer.from_bytes(data[:200_000]).best()
-    return best.encoding if best is not None else "unknown"
-
-
-def decode_text(path: Path, data: bytes, *, partial: bool = False) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (a BOM is removed and then means UTF-8 only), else GB18030.
-
-    `partial` data is the head of a file (`base.read_head`): a character cut at its end is not an
-    error, so a file can be refused from its head without reading the rest."""
-
-    def strict(raw: bytes, encoding: str) -> str:
-        return codecs.getincrementaldecoder(encoding)().decode(raw, final=not partial)
-
-    if not data.strip() and not (partial and len(data) >= HEAD_BYTES):
-        raise SourceFileError(path, "file is empty")
-    if data.startswith(ZIP_MAGIC):
-        raise SourceFileError(path, "is a zip file (an XLSX workbook?) named .csv; rename it to .xlsx")
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return strict(data[len(codecs.BOM_UTF8) :], "utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as err:
-            raise SourceFileError(
-                path,
-                f"has a UTF-8 BOM but is not valid UTF-8 (byte {err.start + 3}: {err.reason}); "
-                "re-export the file from the query platform",
-            ) from err
-    try:
-        text, encoding = strict(data, "utf-8"), "utf-8"
-    except UnicodeDecodeError as utf8_error:
-        # Mostly-valid UTF-8 with a few broken bytes would still "decode" as GB18030, into
-        # nonsense: refuse it instead. Real GBK text forms valid UTF-8 sequences only by chance.
-        loose = data.decode("utf-8", errors="replace")
-        broken = loose.count("\ufffd")
-        valid = sum(1 for ch in loose if ord(ch) > 127) - broken
-        if valid >= 10 * broken:
-            raise SourceFileError(
-                path,
-                f"is UTF-8 with {broken} corrupt byte sequence(s) (first at byte {utf8_error.start}); "
-                "re-export the file from the query platform",
-            ) from utf8_error
-        try:
-            text, encoding = strict(data, "gb18030"), "gb18030"
-        except UnicodeDecodeError as err:
-            raise SourceFileError(
-                path,
-                f"is neither UTF-8 nor GBK/GB18030 text (byte {err.start}: {err.reason}; "
-                f"charset_normalizer guesses {_guess(data)}); "
-                "save it as CSV in GBK or UTF-8, as the query platform exports it",
-            ) from err
-    if "\x00" in text:
-        raise SourceFileError(
-            path,
-            f"contains NUL characters (UTF-16 text or a binary file? charset_normalizer guesses "
-            f"{_guess(data)}); save it as CSV in GBK or UTF-8",
-        )
-    return text, encoding
-
-
 # --- reading -------------------------------------------------------------------------------------
 
 
@@ -292,7 +179,7 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
         raise SourceFileError(path, "file is empty")
     if not head.startswith(ZIP_MAGIC):
         if looks_like_html(head[:2000].decode("utf-8", errors="replace")):
-            raise SourceFileError(path, "is an HTML page, not XLSX (an error page saved as .xlsx?)")
+            raise html_page(path, "XLSX")
         raise SourceFileError(path, "is not an XLSX workbook (no zip signature); export it again as .xlsx")
     data = read_bytes(path)
     try:
@@ -304,44 +191,22 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
         raise SourceFileError(path, f"cannot read as XLSX: {str(err).splitlines()[0]}") from err
     frame = frame.rename({c: c.strip() for c in frame.columns})
     check_columns(path, frame.columns, REQUIRED)
-    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
-
-
-def _check_header(path: Path, header: list[str], encoding: str) -> None:
-    try:
-        check_columns(path, header, REQUIRED)
-    except SourceFileError as err:
-        if encoding != "gb18030" or not err.problem.startswith("missing required"):
-            raise
-        # Big5 and other legacy encodings decode as (wrong) GB18030: the headers show it.
-        guess = _guess(read_head(path))
-        if guess in GB_ENCODINGS:
-            raise
-        raise SourceFileError(
-            path,
-            f"{err.problem} (read as GB18030; charset_normalizer guesses {guess}; save it as GBK or UTF-8)",
-        ) from err
+    return numbered(frame)
 
 
 def _read_csv(path: Path) -> pl.DataFrame:
     # The head first: junk, a wrong encoding and another layout are refused before the whole
     # file is read.
-    head, head_encoding = decode_text(path, read_head(path), partial=True)
-    if looks_like_html(head):
-        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
-    _check_header(path, head_columns(path, head), head_encoding)
-    text, encoding = decode_text(path, read_bytes(path))
+    head = open_head(path, "CSV", decoder=decode_text)
+    check_header(path, head.columns, head.encoding, REQUIRED)
+    text, encoding = head.read_decoded()
     frame = read_csv_strings(path, [], text=text)
-    _check_header(path, frame.columns[1:], encoding)
+    check_header(path, frame.columns[1:], encoding, REQUIRED)
     return frame
 
 
 def read(path: Path) -> pl.DataFrame:
-    suffix = data_suffix(path)
-    if suffix not in (".csv", ".xlsx"):
-        raise SourceFileError(
-            path, f"unsupported file type {suffix!r}; gacc takes .csv or .xlsx (re-save an .xls as .xlsx)"
-        )
+    suffix = require_suffix(path, SUFFIXES, "gacc takes .csv or .xlsx (re-save an .xls as .xlsx)")
     flow = flow_from_path(path)
     frame = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
     return _records(path, frame, flow)
@@ -351,15 +216,12 @@ def scan(path: Path, workdir: Path) -> pl.LazyFrame:
     """A CSV export as a lazy frame: `read` for files too large to hold in memory. The head
     decides the encoding and is checked as `read` checks it; a GBK file is transcoded to a UTF-8
     copy in `workdir` block by block, strictly (a bad byte further on is an error, not mojibake)."""
-    if data_suffix(path) != ".csv":
-        raise SourceFileError(path, f"unsupported file type {data_suffix(path)!r} for a streamed load")
+    require_suffix(path, (".csv",), None)
     flow = flow_from_path(path)
-    head, encoding = decode_text(path, read_head(path), partial=True)
-    if looks_like_html(head):
-        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
-    header = head_columns(path, head)
-    _check_header(path, header, encoding)
-    return _records(path, scan_csv_strings(path, plain_csv(path, workdir, encoding, head), head), flow)
+    head = open_head(path, "CSV", decoder=decode_text)
+    check_header(path, head.columns, head.encoding, REQUIRED)
+    plain = plain_csv(path, workdir, head.encoding, head.text)
+    return _records(path, scan_csv_strings(path, plain, head.text), flow)
 
 
 def _records(path: Path, frame: Frame, flow: str) -> Frame:
@@ -382,108 +244,6 @@ def _records(path: Path, frame: Frame, flow: str) -> Frame:
     return frame.filter(~blank).with_columns(pl.lit(flow).alias(FLOW_COLUMN))
 
 
-# --- periods -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    freq: str | None = None
-    period: str | None = None
-    year: int | None = None
-    month: int | None = None
-    problem: str | None = None
-
-
-_MONTH_PATTERNS = [
-    re.compile(r"^(\d{4})(\d{2})$"),
-    re.compile(r"^(\d{4})-(\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月$"),
-]
-_RANGE_PATTERNS = [
-    re.compile(r"^(\d{4})年(\d{1,2})月?\s*[-~至]\s*(\d{1,2})月$"),
-    re.compile(r"^(\d{4})(\d{2})\s*[-~]\s*(\d{2})$"),
-    re.compile(r"^(\d{4})-(\d{2})\s*~\s*(\d{2})$"),
-    re.compile(r"^(\d{4})(\d{2})\s*[-~]\s*(\d{4})(\d{2})$"),
-    re.compile(r"^(\d{4})-(\d{2})\s*~\s*(\d{4})-(\d{2})$"),
-]
-
-
-def parse_period(text: str | None) -> Period:
-    """One month (freq M), or January+February combined (freq M2, period yyyy-01/02)."""
-    if text is None or not text.strip():
-        return Period(problem="period (数据年月) is missing")
-    text = text.strip()
-    for pattern in _MONTH_PATTERNS:
-        if match := pattern.match(text):
-            year, month = int(match[1]), int(match[2])
-            if not 1 <= month <= 12:
-                return Period(problem=f"period {text} has no month {month}")
-            return Period("M", f"{year}-{month:02d}", year, month)
-    for pattern in _RANGE_PATTERNS:
-        if match := pattern.match(text):
-            groups = [int(g) for g in match.groups()]
-            if len(groups) == 4:
-                year, first, end_year, last = groups
-                if end_year != year:
-                    return Period(problem=f"period {text} spans two years")
-            else:
-                year, first, last = groups
-            if (first, last) != (1, 2):
-                return Period(
-                    problem=f"period {text} spans months {first}-{last}: only January+February come "
-                    "combined (a cumulative figure is not monthly data; export single months)"
-                )
-            return Period("M2", f"{year}-01/02", year, 1)
-    return Period(
-        problem=f"unknown period format {text} (expected e.g. 202503, 2025-03, 2025年3月 or 2025年1-2月)"
-    )
-
-
-def _periods(raw: pl.Series) -> pl.DataFrame:
-    texts = raw.unique().to_list()
-    parsed = [parse_period(t) for t in texts]
-    return pl.DataFrame(
-        {
-            PERIOD: texts,
-            "freq": [p.freq for p in parsed],
-            "period": [p.period for p in parsed],
-            "year": [p.year for p in parsed],
-            "month": [p.month for p in parsed],
-            "_period_problem": [p.problem for p in parsed],
-        },
-        schema={
-            PERIOD: pl.String,
-            "freq": pl.String,
-            "period": pl.String,
-            "year": pl.Int32,
-            "month": pl.Int32,
-            "_period_problem": pl.String,
-        },
-    )
-
-
-# --- numbers -------------------------------------------------------------------------------------
-
-# Plain digits, or digits grouped by thousands with commas; a dot only before the decimals.
-_NUMBER = r"^-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$"
-
-
-def number(column: str) -> pl.Expr:
-    """A number from a cell such as "1,234,567" or "12.5"; null when empty or not a number."""
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text.str.contains(_NUMBER)).then(text.str.replace_all(",", "").cast(pl.Float64))
-
-
-def not_a_number(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    return text.is_not_null() & (text != "") & ~text.str.contains(_NUMBER)
-
-
-def _text(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text != "").then(text)
-
-
 # --- normalise -----------------------------------------------------------------------------------
 
 
@@ -499,53 +259,33 @@ def _partners() -> pl.DataFrame:
     )
 
 
-def _known_products() -> pl.LazyFrame:
-    """(product_code, year) pairs the products seed covers: a small table to join on."""
-    return (
-        reference.products(NAME)
-        .lazy()
-        .select(
-            "product_code",
-            pl.int_ranges(
-                pl.max_horizontal("valid_from_year", pl.lit(FIRST_YEAR)),
-                pl.min_horizontal("valid_to_year", pl.lit(LAST_YEAR)) + 1,
-                dtype=pl.Int32,
-            ).alias("year"),
-        )
-        .explode("year")
-        .drop_nulls()
-        .unique()
-        .with_columns(pl.lit(True).alias("_known_product"))
-    )
-
-
 def normalise(raw: Frame) -> Frame:
     """Typed landing rows plus `_reject_reason`; lazy in, lazy out (the streamed load), else eager."""
     columns = raw.collect_schema().names()
     # `read` made sure there is exactly one: 人民币 or 美元.
     value_column = next(c for c in VALUE_COLUMNS if c in columns)
-    code_text = _text(PARTNER_CODE)
+    code_text = trimmed(PARTNER_CODE)
     # The distinct period texts are few: each is parsed once, in Python, and joined back.
-    periods = _periods(raw.lazy().select(PERIOD).unique().collect()[PERIOD])
+    periods = periods_table(raw.lazy().select(PERIOD).unique().collect()[PERIOD])
     typed = raw.lazy().with_columns(
         pl.col(FLOW_COLUMN).alias("flow"),
         pl.lit(REPORTER_ISO3).alias("reporter_iso3"),
-        _text(PRODUCT_CODE).alias("product_code"),
+        trimmed(PRODUCT_CODE).alias("product_code"),
         # An XLSX numeric cell drops leading zeros (000 → 0); GACC partner codes are 3 digits.
         pl.when(code_text.str.contains(r"^\d{1,3}$"))
         .then(code_text.str.zfill(3))
         .otherwise(code_text)
         .alias("partner_code"),
-        _text(PARTNER_NAME).alias("partner_name"),
-        _text(TRADE_MODE_CODE).alias("trade_mode_code"),
-        _text(TRADE_MODE).alias("trade_mode"),
-        _text(REGISTRATION_PLACE_CODE).alias("registration_place_code"),
-        _text(REGISTRATION_PLACE).alias("registration_place"),
-        number(QUANTITY_1).alias("quantity_1"),
-        _text(UNIT_1).alias("unit_1"),
-        number(QUANTITY_2).alias("quantity_2"),
-        _text(UNIT_2).alias("unit_2"),
-        number(value_column).alias("value"),
+        trimmed(PARTNER_NAME).alias("partner_name"),
+        trimmed(TRADE_MODE_CODE).alias("trade_mode_code"),
+        trimmed(TRADE_MODE).alias("trade_mode"),
+        trimmed(REGISTRATION_PLACE_CODE).alias("registration_place_code"),
+        trimmed(REGISTRATION_PLACE).alias("registration_place"),
+        grouped_number(QUANTITY_1).alias("quantity_1"),
+        trimmed(UNIT_1).alias("unit_1"),
+        grouped_number(QUANTITY_2).alias("quantity_2"),
+        trimmed(UNIT_2).alias("unit_2"),
+        grouped_number(value_column).alias("value"),
         pl.lit(VALUE_COLUMNS[value_column]).alias("currency"),
     )
     typed = typed.join(periods.lazy(), on=PERIOD, how="left", nulls_equal=True, maintain_order="left")
@@ -554,19 +294,24 @@ def normalise(raw: Frame) -> Frame:
     is_world = (pl.col("partner_name") == WORLD_NAME) & (
         pl.col("partner_code").is_null() | (pl.col("partner_code") == WORLD_CODE)
     )
-    mass_factor = lookup(pl.col("unit_1"), MASS_UNITS_TO_KG, pl.Float64)
     typed = typed.with_columns(
         is_world.fill_null(False).alias("is_world_partner"),
         pl.when(is_world).then(pl.lit("WLD")).otherwise(pl.col("_seed_iso3")).alias("partner_iso3"),
         pl.when(is_world).then(pl.lit(WORLD_CODE)).otherwise(pl.col("partner_code")).alias("partner_code"),
         pl.date(pl.col("year"), pl.col("month"), 1).alias("period_start"),
-        # A declared zero mass on a shipment with value is "not declared", never 0 kg.
-        pl.when((pl.col("quantity_1") > 0) | (pl.col("value") == 0))
-        .then(pl.col("quantity_1") * mass_factor)
-        .alias("net_weight_kg"),
+        mass_kg(pl.col("quantity_1"), pl.col("unit_1"), pl.col("value"), MASS_UNITS_TO_KG).alias(
+            "net_weight_kg"
+        ),
         pl.when(pl.col("currency") == "USD").then(pl.col("value")).alias("value_usd"),
+        pl.coalesce(lookup(pl.col("unit_1"), UNIT_NAMES, pl.String), pl.col("unit_1")).alias("quantity_unit"),
+        lookup(pl.col("flow"), VALUE_BASIS, pl.String).alias("value_basis"),
     )
-    typed = typed.join(_known_products(), on=["product_code", "year"], how="left", maintain_order="left")
+    typed = typed.join(
+        known_products(NAME, FIRST_YEAR, LAST_YEAR),
+        on=["product_code", "year"],
+        how="left",
+        maintain_order="left",
+    )
     world = pl.col("is_world_partner")
     text_fields = [c for c in TEXT_FIELDS if c in columns]
     declared_code = pl.col("partner_code").fill_null("<empty>")
@@ -615,15 +360,18 @@ def normalise(raw: Frame) -> Frame:
         ),
     ]
     number_rules = [
-        (not_a_number(value_column), pl.format(f"{value_column} value {{}} is not a number", value_column)),
+        (
+            not_a_grouped_number(value_column),
+            pl.format(f"{value_column} value {{}} is not a number", value_column),
+        ),
         (pl.col("value").is_null(), f"{value_column} value is missing"),
         (pl.col("value") < 0, f"{value_column} value is negative"),
         (
             implausible(pl.col("value"), MAX_VALUE),
             pl.format(f"{value_column} value {{}} is implausibly large (over 1e13)", value_column),
         ),
-        (not_a_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
-        (not_a_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
+        (not_a_grouped_number(QUANTITY_1), pl.format("第一数量 {} is not a number", QUANTITY_1)),
+        (not_a_grouped_number(QUANTITY_2), pl.format("第二数量 {} is not a number", QUANTITY_2)),
         ((pl.col("quantity_1") < 0).fill_null(False), "第一数量 is negative"),
         ((pl.col("quantity_2") < 0).fill_null(False), "第二数量 is negative"),
     ]
@@ -643,12 +391,7 @@ def normalise(raw: Frame) -> Frame:
     reasons = reasons_with_scope(
         [*form_rules, code_form, *reference_rules, *number_rules], [*form_rules, *number_rules], scope
     )
-    out = (
-        typed.with_columns(reasons)
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON, OUT_OF_SCOPE, *carried(raw))
-        .cast(LANDING_SCHEMA)  # type: ignore[arg-type]
-    )
-    return out if isinstance(raw, pl.LazyFrame) else out.collect()
+    return finish(typed.with_columns(reasons), LANDING_SCHEMA, raw)
 
 
 # --- the GX suite --------------------------------------------------------------------------------
@@ -681,6 +424,7 @@ def suite() -> list[Expectation]:
         ("ExpectColumnValuesToBeInSet", {"column": "freq", "value_set": FREQS}),
         ("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": CURRENCIES}),
         ("ExpectColumnValuesToBeInSet", {"column": "reporter_iso3", "value_set": [REPORTER_ISO3]}),
+        ("ExpectColumnValuesToBeInSet", {"column": "value_basis", "value_set": list(VALUE_BASIS.values())}),
         ("ExpectColumnValuesToMatchRegex", {"column": "period", "regex": r"^\d{4}-(?:\d{2}|01/02)$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "product_code", "regex": r"^(?:\d{8}|\d{10})$"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "partner_code", "regex": r"^\d{3}$"}),
@@ -703,12 +447,12 @@ def suite() -> list[Expectation]:
 
 SPEC = SourceSpec(
     name=NAME,
-    suffixes=(".csv", ".xlsx"),
     read=read,
     normalise=normalise,
     suite=suite,
     landing_schema=LANDING_SCHEMA,
-    revision_key=("flow", "freq", "period"),
+    # period_start is a function of period: it changes no partition (int_*__current says why).
+    revision_key=("flow", "freq", "period", "period_start"),
     description="China customs (GACC) statistics export, CSV (GBK or UTF-8) or XLSX, Chinese headers",
     derived_for_validation={"_unit_value_per_kg": pl.col("value") / pl.col("net_weight_kg")},
     scan=scan,

@@ -14,22 +14,19 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.lib import reference
-from dagster_project.sources.base import (
-    REJECT_REASON,
-    ROW_NUMBER,
-    Expectation,
-    SourceFileError,
-    SourceSpec,
-    data_suffix,
+from dagster_project.sources.contract import REJECT_REASON, Expectation, SourceSpec
+from dagster_project.sources.rules import (
+    finish,
     first_reason,
     formula_rules,
     implausible,
     not_a_number,
-    read_csv_strings,
     to_number,
 )
+from dagster_project.sources.textio import read_csv_strings, require_suffix
 
 NAME = "prices"
+SUFFIXES = (".csv",)
 REQUIRED = [
     "date",
     "source",
@@ -47,7 +44,7 @@ BASES = ["exw_china_vat_incl", "fob_china", "cif_europe", "ddp_china", "cif_nort
 UNITS = ["kg", "t"]
 CURRENCIES = ["USD", "CNY", "EUR"]
 FORMS = ["oxide", "metal", "alloy", "carbonate", "chloride", "fluoride", "concentrate", "magnet"]
-# Text fields: a formula-like cell quarantines the row (`base.formula_rules`).
+# Text fields: a formula-like cell quarantines the row (`rules.formula_rules`).
 TEXT_FIELDS = ("source", "product", "element", "form", "purity", "basis", "currency", "unit")
 # The dearest rare-earth products cost tens of millions of CNY per tonne; a thousand million per
 # unit (kg or t, in any of the currencies) is a scale or keying error.
@@ -69,11 +66,12 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "price_low": pl.Float64,
     "price_high": pl.Float64,
 }
+# One assessment per source, product, basis and day in a file (the revision key too).
+RECORD_KEY = ["price_source", "product", "basis", "price_date"]
 
 
 def read(path: Path) -> pl.DataFrame:
-    if data_suffix(path) != ".csv":
-        raise SourceFileError(path, f"unsupported file type {data_suffix(path)!r}; prices take .csv")
+    require_suffix(path, SUFFIXES, "prices take .csv")
     return read_csv_strings(path, REQUIRED)
 
 
@@ -131,11 +129,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
         (pl.col("price_low") > pl.col("price_high"), "low is above high"),
         (implausible(pl.col("price_high"), MAX_PRICE), "price is implausibly large (over 1e9 per unit)"),
     )
-    return (
-        typed.with_columns(reason.alias(REJECT_REASON))
-        .select(ROW_NUMBER, *LANDING_SCHEMA, REJECT_REASON)
-        .cast(LANDING_SCHEMA)
-    )  # type: ignore[arg-type]
+    return finish(typed.with_columns(reason.alias(REJECT_REASON)), LANDING_SCHEMA, raw)
 
 
 def suite() -> list[Expectation]:
@@ -164,16 +158,12 @@ def suite() -> list[Expectation]:
             "ExpectColumnPairValuesAToBeGreaterThanB",
             {"column_A": "price_high", "column_B": "price_low", "or_equal": True},
         ),
-        (
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["price_source", "product", "basis", "price_date"]},
-        ),
+        ("ExpectCompoundColumnsToBeUnique", {"column_list": RECORD_KEY}),
     ]
 
 
 SPEC = SourceSpec(
     name=NAME,
-    suffixes=(".csv",),
     read=read,
     normalise=normalise,
     suite=suite,

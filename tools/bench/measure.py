@@ -273,7 +273,7 @@ def gx_only(args) -> dict:
 
     from dagster_project.ingest import validation
     from dagster_project.sources import SOURCES
-    from dagster_project.sources.base import REJECT_REASON
+    from dagster_project.sources.contract import REJECT_REASON
 
     spec = SOURCES[args.source]
     typed = spec.normalise(spec.read(Path(args.path)))

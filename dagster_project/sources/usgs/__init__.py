@@ -49,22 +49,16 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.sources.base import (
+from dagster_project.sources.contract import (
     OUT_OF_SCOPE,
     REJECT_REASON,
     ROW_NUMBER,
     Expectation,
     SourceFileError,
     SourceSpec,
-    data_suffix,
-    first_reason,
-    formula_rules,
-    head_columns,
-    looks_like_html,
-    read_csv_strings,
-    read_text,
-    sniff_text,
 )
+from dagster_project.sources.rules import finish, first_reason, formula_rules
+from dagster_project.sources.textio import Head, open_head, read_csv_strings, require_suffix
 from dagster_project.sources.usgs import layouts
 from dagster_project.sources.usgs.layouts import (
     EDITION,
@@ -75,6 +69,7 @@ from dagster_project.sources.usgs.layouts import (
 )
 
 NAME = "usgs"
+SUFFIXES = (".csv",)
 # The long data-release layout (the one the wide layouts are turned into); "Other notes" is
 # optional in a file.
 OTHER_NOTES = "Other notes"
@@ -128,7 +123,7 @@ _MULTIBYTE_AS_CP1252 = re.compile(
 # Rare earths in the wide sense: the lanthanides, yttrium and scandium.
 _RARE_EARTH = IN_SCOPE
 _EDITION_COLUMNS = ("mcs edition", "edition", "vintage")
-# Text fields: a formula-like cell quarantines the row (`base.formula_rules`).
+# Text fields: a formula-like cell quarantines the row (`rules.formula_rules`).
 TEXT_FIELDS = (
     "MCS chapter",
     "Section",
@@ -165,6 +160,9 @@ LANDING_SCHEMA: dict[str, pl.DataType] = {
     "source_field": pl.String,
     "source_line": pl.Int64,
 }
+# The revision key (SPEC.revision_key, with year for period): one figure per key in a file, so
+# the current view never has to choose between two rows of one load (a unit is not a key).
+RECORD_KEY = ["section", "commodity", "country", "statistic", "statistic_detail", "year"]
 
 
 def _check_text(path: Path, text: str) -> None:
@@ -185,8 +183,8 @@ def _check_text(path: Path, text: str) -> None:
             )
 
 
-def _decode(path: Path) -> str:
-    text = read_text(path, ENCODINGS)
+def _decode(path: Path, head: Head) -> str:
+    text = head.read_text()
     _check_text(path, text)
     return text
 
@@ -216,20 +214,15 @@ def _renames(path: Path, columns: list[str]) -> dict[str, str]:
 
 
 def read(path: Path) -> pl.DataFrame:
-    if data_suffix(path) != ".csv":
-        raise SourceFileError(
-            path, f"unsupported file type {data_suffix(path)!r}; usgs takes the MCS data-release .csv"
-        )
+    require_suffix(path, SUFFIXES, "usgs takes the MCS data-release .csv")
     # The head first: junk, a wrong encoding and an unknown layout are refused before the whole
     # file is read.
-    head = sniff_text(path, ENCODINGS)
-    if looks_like_html(head):
-        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
-    header = head_columns(path, head)
+    head = open_head(path, "CSV", encodings=ENCODINGS)
+    header = head.columns
     layout = layouts.detect(header)
     if layout is None:
         _renames(path, header)
-    text = _decode(path)
+    text = _decode(path, head)
     frame = read_csv_strings(path, [], text=text)
     if layout is not None:
         return layouts.to_long(path, layout, header, frame)
@@ -385,16 +378,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
             pl.format("range '{}' has its low above its high", pl.col("Value")),
         ),
     )
-    return (
-        typed.with_columns(reason.alias(REJECT_REASON))
-        .select(ROW_NUMBER, *LANDING_SCHEMA, OUT_OF_SCOPE, REJECT_REASON)
-        .cast(LANDING_SCHEMA)
-    )  # type: ignore[arg-type]
-
-
-# The revision key (SPEC.revision_key, with year for period): one figure per key in a file, so
-# the current view never has to choose between two rows of one load (a unit is not a key).
-RECORD_KEY = ["section", "commodity", "country", "statistic", "statistic_detail", "year"]
+    return finish(typed.with_columns(reason.alias(REJECT_REASON)), LANDING_SCHEMA, raw)
 
 
 def suite() -> list[Expectation]:
@@ -448,7 +432,6 @@ def suite() -> list[Expectation]:
 
 SPEC = SourceSpec(
     name=NAME,
-    suffixes=(".csv",),
     read=read,
     normalise=normalise,
     suite=suite,

@@ -49,7 +49,8 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.sources.base import ROW_NUMBER, SourceFileError
+from dagster_project.sources.contract import ROW_NUMBER, SourceFileError
+from dagster_project.sources.rules import numbered
 
 EDITION = "MCS edition"
 SOURCE_FIELD = "Source field"
@@ -590,4 +591,4 @@ def to_long(path: Path, layout: Layout, header: list[str], frame: pl.DataFrame) 
     parts = layout.to_long(path, frame)
     long = pl.concat(parts, how="vertical").with_columns(pl.col(SOURCE_LINE).cast(pl.Int64).alias("_line"))
     long = long.with_row_index("_cell").sort("_line", "_cell", maintain_order=True).drop("_line", "_cell")
-    return long.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    return numbered(long)

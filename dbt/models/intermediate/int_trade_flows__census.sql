@@ -11,10 +11,10 @@ records as (
 summed as (
     select
         'census' as source,
-        'USA' as reporter_iso3,
+        reporter_iso3,
         partner_iso3,
         flow,
-        'M' as freq,
+        freq,
         period_start,
         year,
         month,
@@ -28,8 +28,10 @@ summed as (
         sum(value_usd) as value_usd
     from records
     group by
+        reporter_iso3,
         partner_iso3,
         flow,
+        freq,
         period_start,
         year,
         month,

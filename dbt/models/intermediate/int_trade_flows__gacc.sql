@@ -60,6 +60,8 @@ summed as (
         month,
         product_code,
         unit_1,
+        quantity_unit,
+        value_basis,
         currency,
         load_id,
         -- kg only when every summed part declared a mass: a partial sum would understate it
@@ -131,17 +133,12 @@ flows as (
         most_detailed.product_code,
         most_detailed.net_weight_kg,
         most_detailed.quantity,
-        case most_detailed.unit_1
-            when '千克' then 'kg'
-            when '吨' then 't'
-            when '个' then 'u'
-            else most_detailed.unit_1
-        end as quantity_unit,
+        most_detailed.quantity_unit,
         case
             when most_detailed.currency = 'USD' then most_detailed.value
             else most_detailed.value / period_rates.cny_per_usd
         end as value_usd,
-        case most_detailed.flow when 'export' then 'FOB' else 'CIF' end as value_basis,
+        most_detailed.value_basis,
         most_detailed.load_id
     from most_detailed
     left join period_rates

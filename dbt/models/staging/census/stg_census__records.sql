@@ -22,10 +22,13 @@ renamed as (
         source._source_file as source_file,
         source._source_row as source_row,
         source.flow,
+        -- rows landed before these columns existed: what ingest now lands (sources/census.py)
+        coalesce(source.freq, 'M') as freq,
         source.period,
         source.period_start,
         cast(source.year as integer) as year,
         cast(source.month as integer) as month,
+        coalesce(source.reporter_iso3, 'USA') as reporter_iso3,
         source.cty_code,
         source.partner_iso3,
         source.is_world_partner,

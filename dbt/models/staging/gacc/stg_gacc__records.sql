@@ -39,12 +39,18 @@ renamed as (
         source.registration_place,
         source.quantity_1,
         source.unit_1,
+        -- rows landed before the column existed: the rule ingest now applies (sources/gacc.py)
+        coalesce(
+            source.quantity_unit,
+            case source.unit_1 when '千克' then 'kg' when '吨' then 't' when '个' then 'u' else source.unit_1 end
+        ) as quantity_unit,
         source.quantity_2,
         source.unit_2,
         source.net_weight_kg,
         source.value,
         source.currency,
-        source.value_usd
+        source.value_usd,
+        coalesce(source.value_basis, case source.flow when 'export' then 'FOB' else 'CIF' end) as value_basis
     from source
     inner join committed_loads
         on source._load_id = committed_loads.load_id

@@ -1,10 +1,12 @@
-"""The shape every source module shares, and the error a source raises on a file it cannot read.
+"""Reading a source file's text: the one "head first" preamble, the guards, the CSV and JSON readers.
 
-A source is a `SourceSpec`: which files it accepts, how to `read` one (file → frame of raw
-strings, one row per record, with `_source_row`; optionally `scan`, the same as a lazy frame for
-files too large to hold), how to `normalise` that frame into the typed
-landing schema (plus `_reject_reason`, null for a good row), and its GX `suite`, written as plain
-data so that nothing imports Great Expectations until a load is validated.
+Every source reads a file the same way: `open_head` looks at the first `HEAD_BYTES` of its
+content (through a gzip), decodes them strictly and refuses junk from there (an empty file, a
+gzip that is cut, UTF-16, NUL bytes, a wrong encoding, an HTML page) before anything large is
+read; `Head.columns` is the CSV header found in it, so another layout is refused from its first
+line. Then `Head.read_text` decodes the whole file with the same decoder, and `read_csv_strings`
+/ `read_json_records` / `scan_csv_strings` turn it into a frame of strings with `_source_row`.
+The error texts every source shares ("is an HTML page", "unsupported file type") are built here.
 """
 
 from __future__ import annotations
@@ -16,65 +18,20 @@ import io
 import json
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 
-ROW_NUMBER = "_source_row"
-REJECT_REASON = "_reject_reason"
-# A well-formed row outside the product's scope (a line that is not a rare-earth line, a `TOTAL`
-# commodity, a missing FX quote): `normalise` may add this column with the reason (null for a row
-# in scope). Such rows are counted apart (`rows_out_of_scope`), never quarantined; a row with a
-# reject reason is quarantined whatever this column says.
-OUT_OF_SCOPE = "_out_of_scope"
-
-# A source's frames are eager for a file read whole, lazy for one streamed (SourceSpec.scan).
-Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
-
-# (GX expectation class name, keyword arguments). Resolved lazily by ingest.validation.
-Expectation = tuple[str, dict[str, Any]]
-
-
-class SourceFileError(Exception):
-    """A file that cannot be loaded at all. The message names the file and the problem."""
-
-    def __init__(self, path: Path | str, problem: str):
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path.name}: {problem}")
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    name: str
-    suffixes: tuple[str, ...]
-    read: Callable[[Path], pl.DataFrame]
-    normalise: Callable[[pl.DataFrame], pl.DataFrame]
-    suite: Callable[[], list[Expectation]]
-    landing_schema: dict[str, pl.DataType]
-    # Columns that identify the figures a revised file replaces (besides the source itself).
-    revision_key: tuple[str, ...]
-    description: str = ""
-    derived_for_validation: dict[str, pl.Expr] = field(default_factory=dict)
-    # Large CSV files: `scan(path, workdir)` is `read` as a lazy frame (same columns, same row
-    # numbers), and `normalise` accepts it; ingest.streaming lands such files in bounded memory.
-    scan: Callable[[Path, Path], pl.LazyFrame] | None = None
-    # File-name patterns (fnmatch) of what the agency ships beside its data, such as metadata
-    # and revision notes: not data, so never loaded nor refused, only listed as ignored.
-    companions: tuple[str, ...] = ()
-
-
-# --- shared readers ---------------------------------------------------------------------------
+from dagster_project.sources.contract import RAGGED_FIELD, RESERVED_COLUMNS, ROW_NUMBER, SourceFileError
+from dagster_project.sources.rules import numbered
 
 # How much of a file is looked at before the whole of it is read: enough for the header and the
 # first records, so junk (a binary file, a wrong encoding, a page of HTML, another layout) is
 # refused without loading a large file into memory.
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
-# Columns the loader adds to every frame (lineage, reject reason): a file may not bring its own.
-RESERVED_COLUMNS = (ROW_NUMBER, REJECT_REASON, OUT_OF_SCOPE, "_source_file", "_load_id", "_loaded_at")
 
 
 def data_suffix(path: Path) -> str:
@@ -109,10 +66,18 @@ def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
             raise SourceFileError(path, f"truncated or corrupt gzip: {err}") from err
 
 
-def decode(path: Path, data: bytes, encodings: tuple[str, ...] = ("utf-8",), *, partial: bool = False) -> str:
-    """Strict decoding: a BOM is removed (and then means UTF-8), a wrong encoding is an error, never
-    mojibake, and NUL characters (UTF-16 or a binary file) are refused. `partial` data is the head
-    of a file: a character cut at its end is not an error."""
+# A decoder: (path, bytes, partial) → (text, the encoding it was decoded as). `partial` bytes are
+# the head of a file: a character cut at their end is not an error.
+Decoder = Callable[[Path, bytes, bool], tuple[str, str]]
+EMPTY = "file is empty"
+
+
+def decode_as(
+    path: Path, data: bytes, encodings: tuple[str, ...] = ("utf-8",), *, partial: bool = False
+) -> tuple[str, str]:
+    """Strict decoding, and the encoding that worked: a BOM is removed (and then means UTF-8), a
+    wrong encoding is an error, never mojibake, and NUL characters (UTF-16 or a binary file) are
+    refused. `partial` data is the head of a file: a character cut at its end is not an error."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise SourceFileError(
             path, "is UTF-16 text (it starts with a UTF-16 byte-order mark); re-save the file as UTF-8"
@@ -140,25 +105,85 @@ def decode(path: Path, data: bytes, encodings: tuple[str, ...] = ("utf-8",), *, 
             f"contains NUL characters at character {text.index(chr(0))}: a binary file or UTF-16 "
             "text, not UTF-8; re-save the file as UTF-8",
         )
-    return text
+    return text, encoding
 
 
-def sniff_text(path: Path, encodings: tuple[str, ...] = ("utf-8",)) -> str:
-    """The decoded head of a file: an empty file, a binary file or a wrong encoding is refused here,
-    from the first HEAD_BYTES, before the whole file is read."""
-    head = read_head(path)
-    if not head.strip() and len(head) < HEAD_BYTES:
-        raise SourceFileError(path, "file is empty")
-    return decode(path, head, encodings, partial=True)
+def strict(encodings: tuple[str, ...] = ("utf-8",)) -> Decoder:
+    """The default decoder: `decode_as` over `encodings`, tried in order."""
+    return lambda path, data, partial: decode_as(path, data, encodings, partial=partial)
 
 
-def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8",)) -> str:
-    """Decode a text file strictly: a BOM is removed, a wrong encoding is an error, never mojibake."""
-    sniff_text(path, encodings)
-    data = read_bytes(path)
-    if not data.strip():
-        raise SourceFileError(path, "file is empty")
-    return decode(path, data, encodings)
+@dataclass(frozen=True)
+class Head:
+    """The decoded head of a file (its first `HEAD_BYTES`), and how to read the rest the same way."""
+
+    path: Path
+    text: str
+    encoding: str
+    decoder: Decoder
+
+    @property
+    def columns(self) -> list[str]:
+        """The CSV header in the head; a first line too long to be a header is refused."""
+        return head_columns(self.path, self.text)
+
+    def read_decoded(self) -> tuple[str, str]:
+        """The whole file, decoded as its head was, and the encoding it was decoded as."""
+        data = read_bytes(self.path)
+        if not data.strip():
+            raise SourceFileError(self.path, EMPTY)
+        return self.decoder(self.path, data, False)
+
+    def read_text(self) -> str:
+        return self.read_decoded()[0]
+
+
+def open_head(
+    path: Path,
+    kind: str,
+    *,
+    decoder: Decoder | None = None,
+    encodings: tuple[str, ...] = ("utf-8",),
+    empty: str = EMPTY,
+    html: str | None = None,
+) -> Head:
+    """The "head first" preamble every reader starts with: the first `HEAD_BYTES` of the file's
+    content, decoded strictly (`decoder`, else `encodings` in order), so that an empty file, a
+    cut gzip, a binary file, a wrong encoding or an HTML page saved as `kind` data is refused
+    before the whole file is read. `empty` and `html` word those two refusals for a source that
+    knows why its API sends them."""
+    data = read_head(path)
+    if not data.strip() and len(data) < HEAD_BYTES:
+        raise SourceFileError(path, empty)
+    decoder = decoder or strict(encodings)
+    text, encoding = decoder(path, data, True)
+    if looks_like_html(text):
+        raise html_page(path, kind, html)
+    return Head(path, text, encoding, decoder)
+
+
+# Why an HTML page sits where data should be, per kind of file, when the source says nothing better.
+_HTML_HINTS = {
+    "CSV": "(an error page saved as data?)",
+    "JSON": "(an API error page saved as .json?)",
+    "XLSX": "(an error page saved as .xlsx?)",
+}
+
+
+def html_page(path: Path, kind: str, why: str | None = None) -> SourceFileError:
+    """The one wording of "this file is an HTML page"; `why` explains it when the source knows."""
+    detail = f": {why}" if why else f" {_HTML_HINTS[kind]}"
+    return SourceFileError(path, f"is an HTML page, not {kind}{detail}")
+
+
+def require_suffix(path: Path, suffixes: tuple[str, ...], takes: str | None) -> str:
+    """The file's format suffix (`data_suffix`), refused unless in `suffixes`. `takes` says what
+    the source takes ("gacc takes .csv or .xlsx"); None words the refusal of a streamed load."""
+    suffix = data_suffix(path)
+    if suffix not in suffixes:
+        where = f"; {takes}" if takes is not None else " for a streamed load"
+        raise SourceFileError(path, f"unsupported file type {suffix!r}{where}")
+    return suffix
 
 
 def looks_like_html(text: str) -> bool:
@@ -227,14 +252,12 @@ def _csv_problem(text: str, width: int) -> str | None:
 def read_csv_strings(path: Path, required: list[str], *, text: str | None = None) -> pl.DataFrame:
     """Every cell as a string, so normalise decides what a bad number is (and quarantines it)."""
     if text is None:
-        head = sniff_text(path)
-        if looks_like_html(head):
-            raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
+        head = open_head(path, "CSV")
         # A file that is not this layout is refused from its first line, never parsed whole.
-        check_columns(path, head_columns(path, head), required)
-        text = read_text(path)
+        check_columns(path, head.columns, required)
+        text = head.read_text()
     if looks_like_html(text):
-        raise SourceFileError(path, "is an HTML page, not CSV (an error page saved as data?)")
+        raise html_page(path, "CSV")
     text = one_line_ending(text)
     header = csv_header(text) or []
     check_unique_header(path, header)
@@ -250,7 +273,7 @@ def read_csv_strings(path: Path, required: list[str], *, text: str | None = None
     # Names are trimmed; unnamed columns (trailing commas) keep the names polars gave them.
     frame = frame.rename({c: c.strip() for c in frame.columns if c.strip()})
     check_columns(path, frame.columns, required)
-    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    return numbered(frame)
 
 
 def check_unique_header(path: Path, header: list[str]) -> None:
@@ -321,17 +344,6 @@ def plain_csv(path: Path, workdir: Path, encoding: str, head: str) -> Path:
     return target
 
 
-# A column past the header's last one: a row with more fields than the header fills it.
-RAGGED_FIELD = "_field_past_header"
-
-
-def carried(raw: pl.DataFrame | pl.LazyFrame) -> list[str]:
-    """Columns `normalise` passes through untouched: the scan's `RAGGED_FIELD`, so the streamed
-    load checks it in the one query that parses the file (a second consumer of the scan would
-    make polars cache the parsed file: measured 1.6 GB at 3*10^6 rows)."""
-    return [c for c in (RAGGED_FIELD,) if c in raw.collect_schema().names()]
-
-
 def scan_csv_strings(path: Path, plain: Path, head: str) -> pl.LazyFrame:
     """`read_csv_strings` as a lazy scan of `plain` (`plain_csv(path, ...)`, whose decoded head is
     `head`): every cell a string, names trimmed, rows numbered from 1 as the whole-file reader
@@ -387,12 +399,9 @@ def parse_json(path: Path, text: str) -> Any:
 
 def read_json_records(path: Path, required: list[str]) -> pl.DataFrame:
     """A JSON payload of records: `{"data": [...]}` (Comtrade API v1) or a bare list."""
-    head = sniff_text(path)
-    if looks_like_html(head):
-        raise SourceFileError(path, "is an HTML page, not JSON (an API error page saved as .json?)")
-    json_start(path, head)
-    text = read_text(path)
-    payload = parse_json(path, text)
+    head = open_head(path, "JSON")
+    json_start(path, head.text)
+    payload = parse_json(path, head.read_text())
     if isinstance(payload, dict):
         if "data" not in payload:
             error = payload.get("error") or payload.get("message") or payload.get("statusCode")
@@ -426,7 +435,7 @@ def read_json_records(path: Path, required: list[str]) -> pl.DataFrame:
 
     data = {c: [cell(r.get(c)) for r in records] for c in columns}
     frame = pl.DataFrame(data, schema={c: pl.String for c in columns})
-    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    return numbered(frame)
 
 
 def check_columns(path: Path, present: list[str], required: list[str]) -> None:
@@ -441,111 +450,3 @@ def check_columns(path: Path, present: list[str], required: list[str]) -> None:
             path,
             f"missing required column(s) {', '.join(missing)}; found {', '.join(present[:20])}",
         )
-
-
-# --- shared row rules -------------------------------------------------------------------------
-
-
-def to_number(column: str) -> pl.Expr:
-    """A number from a string cell; null when empty. Non-numeric text becomes null too, and so do
-    "NaN", "inf" and overflowing exponents ("1e400"): the caller's row rules turn 'present but not
-    a number' into a quarantine reason."""
-    value = pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
-    return pl.when(value.is_finite()).then(value)
-
-
-def lookup(expr: pl.Expr, mapping: dict[str, Any], dtype: pl.DataType | None = None) -> pl.Expr:
-    """`expr` mapped through a small dict, null when absent: `replace_strict(mapping, default=None)`
-    as a when/then chain, which polars' streaming engine runs batch by batch (`replace_strict`
-    collects the whole column first: measured 4.9 GB for a 10^7-row file)."""
-    result: pl.Expr = pl.lit(None, dtype=dtype)
-    for key, value in reversed(mapping.items()):
-        result = pl.when(expr == key).then(pl.lit(value, dtype=dtype)).otherwise(result)
-    return result
-
-
-def not_a_number(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    return text.is_not_null() & (text != "") & to_number(column).is_null()
-
-
-def first_reason(*rules: tuple[pl.Expr, str | pl.Expr]) -> pl.Expr:
-    """The first rule that a row breaks, as text; null when it breaks none.
-
-    A rule whose condition is null (it could not be decided, usually because a value is
-    missing) counts as broken: a row is landed only when every rule says it is good. Rules on
-    optional columns therefore say `.fill_null(False)` themselves.
-    """
-    expr: pl.Expr = pl.lit(None, dtype=pl.String)
-    for condition, reason in reversed(rules):
-        value = pl.lit(reason) if isinstance(reason, str) else reason.fill_null("invalid row")
-        expr = pl.when(condition.fill_null(True)).then(value).otherwise(expr)
-    return expr
-
-
-# Spreadsheet formula injection (CSV injection): a cell that starts with one of these is run as a
-# formula when the data is opened in Excel or LibreOffice (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`).
-FORMULA_REASON = "formula-like text in {}"
-_FORMULA_START = r"^\s*[=+\-@]\s*\S"
-
-
-def formula_like(column: str) -> pl.Expr:
-    """Text that a spreadsheet would run as a formula: it starts (after leading whitespace, which
-    is trimmed before landing) with = + - or @, is longer than that one character, and is not a
-    plain number ("-12.5" and "+5" are numbers, not formulas)."""
-    # One anchored regex (a sign, then something) instead of trimming and measuring each cell.
-    return (pl.col(column).str.contains(_FORMULA_START) & to_number(column).is_null()).fill_null(False)
-
-
-def formula_rules(*columns: str) -> list[tuple[pl.Expr, str]]:
-    """The shared rule for text fields: a formula-like cell quarantines its row, with the column
-    named in the reason. Rows are quarantined rather than neutralised (say with a leading quote),
-    so that what lands is exactly what the source declared."""
-    return [(formula_like(column), FORMULA_REASON.format(column)) for column in columns]
-
-
-def implausible(value: pl.Expr, limit: float) -> pl.Expr:
-    """A number so large it can only be a unit, scale or keying error (null counts as plausible)."""
-    return (value > limit).fill_null(False)
-
-
-def with_scope_column(frame: Frame) -> Frame:
-    """`frame` with `OUT_OF_SCOPE` (all null when `normalise` did not add it): every source is
-    read the same way, whether or not it has rows out of scope."""
-    if OUT_OF_SCOPE in frame.collect_schema().names():
-        return frame
-    return frame.with_columns(pl.lit(None, dtype=pl.String).alias(OUT_OF_SCOPE))
-
-
-def split_scope(reason: pl.Expr, scope_reasons: tuple[str, ...]) -> list[pl.Expr]:
-    """The reason `first_reason` gave, split in two columns: a reason in `scope_reasons` (a
-    well-formed row outside the product's scope) becomes `OUT_OF_SCOPE`, any other reason stays
-    the `REJECT_REASON`. The rules placed before the scope rules win, so a row broken in a way
-    they check (a bad date, a bad number) is quarantined, never counted out of scope. The scope
-    reasons are fixed texts, so the load record counts rows per reason."""
-    scoped = reason.is_in(list(scope_reasons))
-    return [
-        pl.when(~scoped).then(reason).alias(REJECT_REASON),
-        pl.when(scoped).then(reason).alias(OUT_OF_SCOPE),
-    ]
-
-
-Rule = tuple[pl.Expr, str | pl.Expr]
-
-
-def reasons_with_scope(rules: list[Rule], structural: list[Rule], scope_reason: pl.Expr) -> list[pl.Expr]:
-    """`REJECT_REASON` and `OUT_OF_SCOPE` for a source whose scope is decided per line.
-
-    `scope_reason` is a fixed text for a row outside the product's scope (null in scope), such as
-    "not a rare-earth product line". A row in scope gets the first of all `rules` it breaks, as
-    before. A row out of scope is checked only against the `structural` rules (a subset of
-    `rules`: the row's own form, a number that is not a number, a period that is not a period),
-    never against reference data it has no place in (a soybean line is not an unknown rare-earth
-    product): it is quarantined when it breaks one, else counted out of scope."""
-    full = first_reason(*rules)
-    broken = first_reason(*structural)
-    scoped = scope_reason.is_not_null()
-    return [
-        pl.when(scoped).then(broken).otherwise(full).alias(REJECT_REASON),
-        pl.when(scoped & broken.is_null()).then(scope_reason).alias(OUT_OF_SCOPE),
-    ]
