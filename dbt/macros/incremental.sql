@@ -88,7 +88,7 @@
     {#- dbt's own (the test's `where` config), plus the plan's scope of the tested relation. The
         one override left: a generic test's `where` is rendered at parse time, without macros,
         so this is the only place a run-time plan can reach dbt's built-in tests -#}
-    {%- set where = config.get('where', '') -%}
+    {%- set where = config.get('where') or '' -%}
     {%- set text = env_var('REE_INCREMENTAL_PLAN', '') if execute else '' -%}
     {%- set scope = (fromjson(text) if text else {}).get('scopes', {}).get(relation.identifier) -%}
     {%- if scope -%}
