@@ -96,7 +96,11 @@ class ModelPlan:
     inputs: frozenset[Load] = frozenset()
 
     def as_var(self) -> dict[str, Any]:
-        return {"full": True, "reason": self.reason} if self.full else {"full": False, "periods": list(self.periods)}
+        return (
+            {"full": True, "reason": self.reason}
+            if self.full
+            else {"full": False, "periods": list(self.periods)}
+        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,9 @@ def fingerprint(manifest: Manifest, unique_id: str, variables: Mapping[str, Any]
                 parts.append(f"var {name}={json.dumps(variables.get(name), sort_keys=True)}")
         elif uid in manifest["sources"]:
             source = manifest["sources"][uid]
-            parts.append(f"{uid} {source.get('relation_name')} {json.dumps(source['config'], sort_keys=True)}")
+            parts.append(
+                f"{uid} {source.get('relation_name')} {json.dumps(source['config'], sort_keys=True)}"
+            )
     project = metadata.get("project_name")
     macros = sorted(
         f"macro {m['name']} {hashlib.md5(m['macro_sql'].encode()).hexdigest()}"
@@ -402,10 +408,12 @@ def read_ledger(con: Any) -> Ledger | None:
     tables = _tables(con)
     if not {(STATE_SCHEMA, "incremental_models"), (STATE_SCHEMA, "incremental_loads")} <= tables:
         return None
-    fingerprints = dict(con.execute(f"select model, fingerprint from {STATE_SCHEMA}.incremental_models").fetchall())
+    fingerprints = dict(
+        con.execute("select model, fingerprint from build_state.incremental_models").fetchall()
+    )
     loads: dict[str, set[Load]] = {}
     for model, *row in con.execute(
-        f"select model, source, load_id, loaded_at, periods from {STATE_SCHEMA}.incremental_loads"
+        "select model, source, load_id, loaded_at, periods from build_state.incremental_loads"
     ).fetchall():
         loads.setdefault(model, set()).add(Load(*row))
     return Ledger(fingerprints, {m: frozenset(v) for m, v in loads.items()})
@@ -415,25 +423,28 @@ def write_ledger(con: Any, rows: Mapping[str, tuple[str, frozenset[Load]]], invo
     """The state of every built model, in one transaction: all of it, or none."""
     con.execute("begin transaction")
     try:
-        con.execute(f"create schema if not exists {STATE_SCHEMA}")
+        con.execute("create schema if not exists build_state")
         con.execute(
-            f"create table if not exists {STATE_SCHEMA}.incremental_models "
+            "create table if not exists build_state.incremental_models "
             "(model varchar, fingerprint varchar, built_at timestamp, invocation_id varchar)"
         )
         con.execute(
-            f"create table if not exists {STATE_SCHEMA}.incremental_loads "
+            "create table if not exists build_state.incremental_loads "
             "(model varchar, source varchar, load_id varchar, loaded_at timestamp, periods varchar)"
         )
         for model, (current, loads) in sorted(rows.items()):
-            con.execute(f"delete from {STATE_SCHEMA}.incremental_loads where model = ?", [model])
+            con.execute("delete from build_state.incremental_loads where model = ?", [model])
             if loads:
                 con.executemany(
-                    f"insert into {STATE_SCHEMA}.incremental_loads values (?, ?, ?, ?, ?)",
-                    [[model, load.source, load.load_id, load.loaded_at, load.periods] for load in sorted(loads)],
+                    "insert into build_state.incremental_loads values (?, ?, ?, ?, ?)",
+                    [
+                        [model, load.source, load.load_id, load.loaded_at, load.periods]
+                        for load in sorted(loads)
+                    ],
                 )
-            con.execute(f"delete from {STATE_SCHEMA}.incremental_models where model = ?", [model])
+            con.execute("delete from build_state.incremental_models where model = ?", [model])
             con.execute(
-                f"insert into {STATE_SCHEMA}.incremental_models values (?, ?, current_timestamp::timestamp, ?)",
+                "insert into build_state.incremental_models values (?, ?, current_timestamp::timestamp, ?)",
                 [model, current, invocation_id],
             )
         con.execute("commit")
@@ -469,7 +480,9 @@ def begin(
     models = {name: manifest["nodes"][uid] for uid, name in incremental_models(manifest).items()}
     with _connect(warehouse_path) as con:
         tables = _tables(con)
-        existing = {name for name, node in models.items() if (node["schema"], node.get("alias") or name) in tables}
+        existing = {
+            name for name, node in models.items() if (node["schema"], node.get("alias") or name) in tables
+        }
         the_plan = plan(
             manifest,
             landed,
@@ -587,8 +600,9 @@ def build(
     settings = Settings(inbox_dir=data_dir, data_dir=data_dir)
     warehouse_path = warehouse_path or settings.warehouse_path
     manifest_path = target_dir / "manifest.json"
-    if stale_manifest(manifest_path, project_dir, settings.lake_dir) and exit_code(run(["parse", "--quiet"], {})):
-        raise RuntimeError(f"dbt parse of {project_dir} failed")
+    stale = stale_manifest(manifest_path, project_dir, settings.lake_dir)
+    if stale and exit_code(run(["parse", "--quiet"], {})) != 0:
+        raise RuntimeError(f"dbt parse of {project_dir} failed ({stale})")
     variables = project_variables(project_dir, cli_vars(args))
     with warehouse_lock(settings.lock_path):
         the_plan = begin(
