@@ -46,6 +46,7 @@ def _source(source_name, name):
         "source_name": source_name,
         "name": name,
         "relation_name": f"read_parquet('/lake/{source_name}/{name}')",
+        "columns": {},
         "config": {"external_location": f"read_parquet('/lake/{source_name}/{name}/*.parquet')"},
     }
 
@@ -436,22 +437,45 @@ def test_a_failed_build_leaves_the_ledger_and_puts_renamed_tables_back(tmp_path)
     con.close()
 
 
-def test_a_manifest_older_than_the_project_or_parsed_for_another_lake_is_stale(tmp_path):
+def test_a_manifest_older_than_a_file_of_the_project_is_stale(tmp_path):
     project, manifest_path = tmp_path / "dbt", tmp_path / "dbt" / "target" / "manifest.json"
     (project / "models").mkdir(parents=True)
     (project / "models" / "fct.sql").write_text("select 1")
-    assert inc.stale_manifest(manifest_path, project, Path("/lake")) == f"no {manifest_path}"
+    (project / "models" / "old.sql").write_text("select 1")
+    assert inc.stale_manifest(manifest_path, project) == f"no {manifest_path}"
     manifest_path.parent.mkdir()
     manifest_path.write_text(json.dumps(manifest()))
     past = time.time() - 60
-    for path in (project, project / "models", project / "models" / "fct.sql"):
-        os.utime(path, (past, past))
-    assert inc.stale_manifest(manifest_path, project, Path("/lake")) is None
-    assert "parsed for another lake" in inc.stale_manifest(manifest_path, project, Path("/elsewhere"))
+
+    def age() -> None:
+        for path in (project, project / "models", *(project / "models").iterdir()):
+            os.utime(path, (past, past))
+
+    age()
+    assert inc.stale_manifest(manifest_path, project) is None
     (project / "models" / "fct.sql").write_text("select 2")
-    assert inc.stale_manifest(manifest_path, project, Path("/lake")).startswith(
-        f"{project / 'models' / 'fct.sql'}"
-    )
+    assert inc.stale_manifest(manifest_path, project).startswith(f"{project / 'models' / 'fct.sql'} changed")
+    age()
+    (project / "models" / "old.sql").unlink()
+    assert inc.stale_manifest(manifest_path, project).startswith(f"{project / 'models'} changed")
+    # dbt's own output in the project does not count
+    age()
+    (project / "target" / "run_results.json").write_text("{}")
+    (project / "logs").mkdir()
+    assert inc.stale_manifest(manifest_path, project) is None
+
+
+def test_where_the_lake_is_does_not_change_the_fingerprint():
+    m = manifest()
+    moved = copy.deepcopy(m)
+    for source in moved["sources"].values():
+        source["config"]["external_location"] = source["config"]["external_location"].replace(
+            "/lake", "/elsewhere"
+        )
+    assert inc.fingerprint(m, "model.p.fct", VARIABLES) == inc.fingerprint(moved, "model.p.fct", VARIABLES)
+    typed = copy.deepcopy(m)
+    typed["sources"]["source.p.lake_gacc.records"]["columns"] = {"period": {"data_type": "varchar"}}
+    assert inc.fingerprint(m, "model.p.fct", VARIABLES) != inc.fingerprint(typed, "model.p.fct", VARIABLES)
 
 
 def test_cli_vars_and_project_vars(tmp_path):

@@ -120,7 +120,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             args = [*DBT_BUILD_ARGS, *([incremental.FULL_REFRESH] if config.full_refresh else [])]
             plan = incremental.begin(
                 settings.warehouse_path,
-                incremental.load_manifest(fresh_manifest(project, settings.lake_dir)),
+                incremental.load_manifest(fresh_manifest(project)),
                 settings.load_log_dir,
                 selected=_selected_unique_ids(context),
                 full_refresh=config.full_refresh,
@@ -162,11 +162,10 @@ def _selected_unique_ids(context: dg.AssetExecutionContext) -> set[str] | None:
     }
 
 
-def fresh_manifest(project: DbtProject, lake_dir: Path) -> Path:
+def fresh_manifest(project: DbtProject) -> Path:
     """The project's manifest, parsed again first when a file of the dbt project changed after
-    it was written, or it was parsed for another lake: the plan's fingerprints must be those of
-    the code dbt is about to run."""
-    if incremental.stale_manifest(project.manifest_path, project.project_dir, lake_dir):
+    it was written: the plan's fingerprints must be those of the code dbt is about to run."""
+    if incremental.stale_manifest(project.manifest_path, project.project_dir):
         project.preparer.prepare(project)
     return project.manifest_path
 

@@ -174,10 +174,14 @@ def fingerprint(manifest: Manifest, unique_id: str, variables: Mapping[str, Any]
             for name in sorted(set(_VAR_CALL.findall(node.get("raw_code") or ""))):
                 parts.append(f"var {name}={json.dumps(variables.get(name), sort_keys=True)}")
         elif uid in manifest["sources"]:
+            # where the lake is (an absolute path from REE_LAKE_DIR) is not how rows are made: a
+            # lake moved elsewhere holds the same loads, which the ledger compares anyway
             source = manifest["sources"][uid]
-            parts.append(
-                f"{uid} {source.get('relation_name')} {json.dumps(source['config'], sort_keys=True)}"
+            config = {k: v for k, v in source["config"].items() if k != "external_location"}
+            columns = ",".join(
+                sorted(f"{name}:{c.get('data_type')}" for name, c in source["columns"].items())
             )
+            parts.append(f"{uid} {json.dumps(config, sort_keys=True)} {columns}")
     project = metadata.get("project_name")
     macros = sorted(
         f"macro {m['name']} {hashlib.md5(m['macro_sql'].encode()).hexdigest()}"
@@ -549,29 +553,28 @@ def load_manifest(path: Path) -> dict[str, Any]:
 # --- a build from a script or a test -----------------------------------------------------------
 
 
-def stale_manifest(manifest_path: Path, project_dir: Path, lake_dir: Path) -> str | None:
-    """Why the manifest cannot be planned on (missing, older than a file of the project, parsed
-    for another lake), or None."""
+def stale_manifest(manifest_path: Path, project_dir: Path) -> str | None:
+    """Why the manifest cannot be planned on (missing, or older than a file or folder of the
+    project: a folder's time changes when a file in it is deleted), or None."""
     if not manifest_path.exists():
         return f"no {manifest_path}"
     parsed = manifest_path.stat().st_mtime
     for path in _project_files(project_dir):
         if path.stat().st_mtime > parsed:
             return f"{path} changed after {manifest_path} was written"
-    manifest = load_manifest(manifest_path)
-    locations = [s["config"].get("external_location") or "" for s in manifest["sources"].values()]
-    if locations and not any(str(lake_dir) in location for location in locations):
-        return f"{manifest_path} was parsed for another lake than {lake_dir}"
     return None
 
 
-def _project_files(root: Path) -> Iterator[Path]:
-    yield root
+def _project_files(root: Path, *, top: bool = True) -> Iterator[Path]:
+    """The files and folders of a dbt project, without dbt's own output. The project folder
+    itself is left out: dbt creates logs/ and target/ in it."""
+    if not top:
+        yield root
     for path in root.iterdir():
         if path.name in _PROJECT_SKIP or path.name.startswith("."):
             continue
         if path.is_dir():
-            yield from _project_files(path)
+            yield from _project_files(path, top=False)
         else:
             yield path
 
@@ -600,7 +603,7 @@ def build(
     settings = Settings(inbox_dir=data_dir, data_dir=data_dir)
     warehouse_path = warehouse_path or settings.warehouse_path
     manifest_path = target_dir / "manifest.json"
-    stale = stale_manifest(manifest_path, project_dir, settings.lake_dir)
+    stale = stale_manifest(manifest_path, project_dir)
     if stale and exit_code(run(["parse", "--quiet"], {})) != 0:
         raise RuntimeError(f"dbt parse of {project_dir} failed ({stale})")
     variables = project_variables(project_dir, cli_vars(args))
