@@ -422,6 +422,15 @@ def test_a_failed_build_leaves_the_ledger_and_puts_renamed_tables_back(tmp_path)
     assert state == [(name, "inv-2") for name in MODELS]
     assert ledger.loads["fct"] == {Load("comtrade", "comtrade-1", T0, "2025-11")}
 
+    # a build killed after the rename, before dbt rebuilt the table: the next build puts the
+    # table back (it matches the ledger) instead of rebuilding it whole
+    changed = copy.deepcopy(m)
+    changed["nodes"]["model.p.mirror"]["checksum"]["checksum"] = "c2"
+    killed = inc.begin(warehouse, changed, logs, variables=VARIABLES)
+    assert killed.renamed == (("marts", "mirror"),)
+    assert modes(inc.begin(warehouse, m, logs, variables=VARIABLES)) == dict.fromkeys(MODELS, [])
+    assert _tables(warehouse) == set(MODELS) | {"incremental_models", "incremental_loads"}
+
     # a failed incremental build: the ledger stays as it was
     _load_log(logs, "comtrade", [
         _row("comtrade-2", "landed", "2026-01"),

@@ -483,6 +483,16 @@ def begin(
     landed = read_landed_loads(load_log_dir)
     models = {name: manifest["nodes"][uid] for uid, name in incremental_models(manifest).items()}
     with _connect(warehouse_path) as con:
+        # a table renamed aside by a build that was killed before `finish`: back in its place
+        # when dbt did not rebuild it (it matches the ledger), else dropped
+        tables = _tables(con)
+        for name, node in models.items():
+            table = node.get("alias") or name
+            if (node["schema"], table + BACKUP_SUFFIX) in tables:
+                if (node["schema"], table) in tables:
+                    con.execute(f"drop table {_relation(node, table + BACKUP_SUFFIX)}")
+                else:
+                    con.execute(f'alter table {_relation(node, table + BACKUP_SUFFIX)} rename to "{table}"')
         tables = _tables(con)
         existing = {
             name for name, node in models.items() if (node["schema"], node.get("alias") or name) in tables
@@ -500,8 +510,6 @@ def begin(
         for name, model_plan in the_plan.models.items():
             node = models[name]
             table = node.get("alias") or name
-            if (node["schema"], table + BACKUP_SUFFIX) in tables:
-                con.execute(f"drop table {_relation(node, table + BACKUP_SUFFIX)}")
             selected_here = the_plan.selected is None or node["unique_id"] in the_plan.selected
             if model_plan.full and model_plan.reason != FULL_REFRESH and name in existing and selected_here:
                 con.execute(f'alter table {_relation(node)} rename to "{table + BACKUP_SUFFIX}"')
