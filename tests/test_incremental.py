@@ -1,5 +1,7 @@
-"""Incremental dbt builds (dbt/macros/incremental.sql): a build after new or changed loads
-rebuilds only their periods, and gives the marts a `--full-refresh` build gives on the same lake.
+"""Incremental dbt builds (dagster_project/warehouse/incremental.py plans them, dbt/macros/
+incremental.sql applies the plan): a build after new or changed loads rebuilds only their
+periods, and gives the marts a `--full-refresh` build gives on the same lake. Every build here
+goes through the planner the Dagster asset uses (`incremental.build`).
 
 One sequence on the shipped samples, in a copy of the dbt project (so that a seed can be
 changed) and a temporary lake: first build → one new month → a revised file for an old period,
@@ -20,9 +22,11 @@ import duckdb
 import pytest
 from conftest import FIXTURES, REPO, SAMPLES
 
+from dagster_project.warehouse import incremental
+
 DBT = str(Path(sys.executable).parent / "dbt")
-# What the Dagster asset runs (dagster_project/warehouse/dbt.py DBT_BUILD_ARGS).
-BUILD = ["build", "--exclude", "resource_type:unit_test"]
+# What the Dagster asset runs.
+BUILD = list(incremental.BUILD_ARGS)
 # The reference: every seed and model rebuilt whole (tests skipped: the main warehouse runs them).
 REFERENCE = ["build", "--full-refresh", "--exclude", "resource_type:test", "resource_type:unit_test"]
 INCREMENTAL = ("fct_trade_flows", "fct_element_flows", "mart_mirror_flows")
@@ -37,19 +41,36 @@ class Warehouse:
         self.target = path.parent / f"target-{path.stem}"
 
     def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`dbt build` planned, and its ledger recorded, as the Dagster asset does; other
+        commands as they are."""
+        if args[0] == "build":
+            done = incremental.build(
+                self._run,
+                lambda done: done.returncode,
+                project_dir=self.project,
+                target_dir=self.target,
+                data_dir=self.lake.parent,
+                warehouse_path=self.path,
+                args=args,
+            )
+        else:
+            done = self._run(args, {})
+        if check and done.returncode != 0:
+            raise AssertionError(f"dbt {' '.join(args)} failed:\n{done.stdout[-4000:]}")
+        return done
+
+    def _run(self, args: list[str], extra_env: dict[str, str]) -> subprocess.CompletedProcess:
         env = {
             **os.environ,
             "REE_DATA_DIR": str(self.lake.parent),
             "REE_LAKE_DIR": str(self.lake),
             "REE_WAREHOUSE_PATH": str(self.path),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **extra_env,
         }
         command = [DBT, *args, "--project-dir", str(self.project), "--profiles-dir", str(self.project),
                    "--target-path", str(self.target), "--log-path", str(self.target)]  # fmt: skip
-        done = subprocess.run(command, cwd=self.project, env=env, capture_output=True, text=True)
-        if check and done.returncode != 0:
-            raise AssertionError(f"dbt {' '.join(args)} failed:\n{done.stdout[-4000:]}")
-        return done
+        return subprocess.run(command, cwd=self.project, env=env, capture_output=True, text=True)
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         con = duckdb.connect(str(self.path), read_only=True)

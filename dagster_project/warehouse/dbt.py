@@ -22,13 +22,11 @@ from dagster_project.lib import storage
 from dagster_project.lib.faults import pause_point
 from dagster_project.lib.locks import WAREHOUSE_POOL, warehouse_lock
 from dagster_project.settings import DBT_PROJECT_DIR, get_settings
+from dagster_project.warehouse import incremental
 
 OWNER = "team:analytics-engineering"
-# What a materialization runs. dbt unit tests check the models' SQL on fixed fixture rows, not
-# the data: they give the same answer on every run until the SQL changes, so they run in
-# `make test` and CI (tests/test_incremental.py::test_dbt_unit_tests_pass), not in every
-# scheduled build (1.5-2 s a build). Data tests still run in every build, as asset checks.
-DBT_BUILD_ARGS = ["build", "--exclude", "resource_type:unit_test"]
+# What a materialization runs (the one definition: warehouse/incremental.py BUILD_ARGS).
+DBT_BUILD_ARGS = list(incremental.BUILD_ARGS)
 
 
 def export_dbt_env() -> None:
@@ -112,19 +110,64 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     ) -> Iterator:
         """Seeds, staging, intermediate and marts, with data_tests as checks. The three big
         marts build incrementally: only the periods of loads that changed since the last
-        successful build (dbt/macros/incremental.sql)."""
+        successful build (warehouse/incremental.py plans them)."""
         export_dbt_env()
         settings = get_settings()
         with (
             storage.writing("dbt build", settings.data_dir, settings.warehouse_path),
             warehouse_lock(settings.lock_path),
         ):
-            args = [*DBT_BUILD_ARGS, *(["--full-refresh"] if config.full_refresh else [])]
-            for event in dbt.cli(args, context=context).stream():
-                yield event
-                pause_point("dbt")
+            args = [*DBT_BUILD_ARGS, *([incremental.FULL_REFRESH] if config.full_refresh else [])]
+            plan = incremental.begin(
+                settings.warehouse_path,
+                incremental.load_manifest(fresh_manifest(project)),
+                settings.load_log_dir,
+                selected=_selected_unique_ids(context),
+                full_refresh=config.full_refresh,
+                variables=incremental.project_variables(DBT_PROJECT_DIR),
+            )
+            succeeded, target_dir = False, None
+            try:
+                os.environ.update(plan.env())  # dbt.cli starts dbt with a copy of os.environ
+                try:
+                    invocation = dbt.cli(args, context=context)
+                finally:
+                    os.environ.pop(incremental.PLAN_ENV, None)
+                target_dir = invocation.target_path
+                for event in invocation.stream():
+                    yield event
+                    pause_point("dbt")
+                succeeded = invocation.is_successful()
+            finally:
+                incremental.finish(
+                    settings.warehouse_path,
+                    plan,
+                    target_dir or project.project_dir / "target",
+                    succeeded=succeeded,
+                    variables=incremental.project_variables(DBT_PROJECT_DIR),
+                )
 
     return warehouse_dbt_build
+
+
+def _selected_unique_ids(context: dg.AssetExecutionContext) -> set[str] | None:
+    """The dbt nodes of the selected assets when only some are materialized, else None (all)."""
+    if not context.is_subset:
+        return None
+    specs = context.assets_def.specs_by_key
+    return {
+        str(specs[key].metadata.get("dagster_dbt/unique_id"))
+        for key in context.selected_asset_keys
+        if key in specs
+    }
+
+
+def fresh_manifest(project: DbtProject) -> Path:
+    """The project's manifest, parsed again first when a file of the dbt project changed after
+    it was written: the plan's fingerprints must be those of the code dbt is about to run."""
+    if incremental.stale_manifest(project.manifest_path, project.project_dir):
+        project.preparer.prepare(project)
+    return project.manifest_path
 
 
 def dbt_resource() -> DbtCliResource:

@@ -1,7 +1,5 @@
 -- One record per file load of every source: what was read, landed, quarantined or counted out of
 -- scope, and why.
--- Its post-hook notes the invocation that built it: incremental builds read their loads here.
-{{ config(post_hook="{{ record_load_snapshot() }}") }}
 {%- set lake_sources = ['comtrade', 'census', 'gacc', 'prices', 'fx', 'usgs'] %}
 
 with
