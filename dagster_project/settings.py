@@ -59,8 +59,13 @@ class Lake:
     def out_of_scope_file(self, source: str, load_id: str) -> Path:
         return self.root / "out_of_scope" / source / f"{load_id}.parquet"
 
+    @property
+    def load_log_root(self) -> Path:
+        """Every source's load log (`<source>/<load_id>.parquet` below it)."""
+        return self.root / "audit" / "load_log"
+
     def load_log_dir(self, source: str) -> Path:
-        return self.root / "audit" / "load_log" / source
+        return self.load_log_root / source
 
     def load_log_file(self, source: str, load_id: str) -> Path:
         return self.load_log_dir(source) / f"{load_id}.parquet"

@@ -21,7 +21,7 @@ from dagster_dbt import (
 from dagster_project.lib import storage
 from dagster_project.lib.faults import pause_point
 from dagster_project.lib.locks import WAREHOUSE_POOL, warehouse_lock
-from dagster_project.settings import DBT_PROJECT_DIR, get_settings
+from dagster_project.settings import DBT_PROJECT_DIR, Lake, get_settings
 from dagster_project.warehouse import incremental
 
 OWNER = "team:analytics-engineering"
@@ -121,7 +121,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             plan = incremental.begin(
                 settings.warehouse_path,
                 incremental.load_manifest(fresh_manifest(project)),
-                settings.load_log_dir,
+                Lake(settings.lake_dir).load_log_root,
                 selected=_selected_unique_ids(context),
                 full_refresh=config.full_refresh,
                 variables=incremental.project_variables(DBT_PROJECT_DIR),

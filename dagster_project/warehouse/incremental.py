@@ -441,8 +441,14 @@ def read_landed_loads(load_log_dir: Path) -> list[Load]:
     return [Load(*row) for row in rows]
 
 
-def _relation(node: Mapping[str, Any], name: str | None = None) -> str:
-    return f'"{node["schema"]}"."{name or node.get("alias") or node["name"]}"'
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _identifier(name: str) -> str:
+    """A schema or table name from the manifest, checked and quoted for SQL text."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return f'"{name}"'
 
 
 def _tables(con: Any) -> set[tuple[str, str]]:
@@ -536,9 +542,14 @@ def begin(
             table = node.get("alias") or name
             if (node["schema"], table + BACKUP_SUFFIX) in tables:
                 if (node["schema"], table) in tables:
-                    con.execute(f"drop table {_relation(node, table + BACKUP_SUFFIX)}")
+                    con.execute(
+                        f"drop table {_identifier(node['schema'])}.{_identifier(table + BACKUP_SUFFIX)}"
+                    )
                 else:
-                    con.execute(f'alter table {_relation(node, table + BACKUP_SUFFIX)} rename to "{table}"')
+                    con.execute(
+                        f"alter table {_identifier(node['schema'])}.{_identifier(table + BACKUP_SUFFIX)} "
+                        f"rename to {_identifier(table)}"
+                    )
         tables = _tables(con)
         existing = {
             name for name, node in models.items() if (node["schema"], node.get("alias") or name) in tables
@@ -559,7 +570,10 @@ def begin(
             table = node.get("alias") or name
             selected_here = the_plan.selected is None or node["unique_id"] in the_plan.selected
             if model_plan.full and model_plan.reason != FULL_REFRESH and name in existing and selected_here:
-                con.execute(f'alter table {_relation(node)} rename to "{table + BACKUP_SUFFIX}"')
+                con.execute(
+                    f"alter table {_identifier(node['schema'])}.{_identifier(table)} "
+                    f"rename to {_identifier(table + BACKUP_SUFFIX)}"
+                )
                 renamed.append((node["schema"], table))
     return dataclasses.replace(the_plan, renamed=tuple(renamed))
 
@@ -588,13 +602,15 @@ def finish(
                 write_ledger(con, rows, run_results.get("metadata", {}).get("invocation_id", ""))
         tables = _tables(con)
         for schema, table in the_plan.renamed:
-            backup = f'"{schema}"."{table + BACKUP_SUFFIX}"'
             if (schema, table + BACKUP_SUFFIX) not in tables:
                 continue
             if rows is None and (schema, table) not in tables:
-                con.execute(f'alter table {backup} rename to "{table}"')
+                con.execute(
+                    f"alter table {_identifier(schema)}.{_identifier(table + BACKUP_SUFFIX)} "
+                    f"rename to {_identifier(table)}"
+                )
             else:
-                con.execute(f"drop table {backup}")
+                con.execute(f"drop table {_identifier(schema)}.{_identifier(table + BACKUP_SUFFIX)}")
     return rows is not None
 
 
@@ -653,7 +669,7 @@ def build(
     the manifest in `target_dir` is stale; plans, builds and records the ledger under the
     warehouse lock, as the Dagster asset does."""
     from dagster_project.lib.locks import warehouse_lock
-    from dagster_project.settings import Settings
+    from dagster_project.settings import Lake, Settings
 
     settings = Settings(inbox_dir=data_dir, data_dir=data_dir)
     warehouse_path = warehouse_path or settings.warehouse_path
@@ -666,7 +682,7 @@ def build(
         the_plan = begin(
             warehouse_path,
             load_manifest(manifest_path),
-            settings.load_log_dir,
+            Lake(settings.lake_dir).load_log_root,
             full_refresh=FULL_REFRESH in args,
             variables=variables,
         )
