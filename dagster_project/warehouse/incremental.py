@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -167,18 +167,24 @@ def lake_sources(manifest: Manifest, unique_id: str) -> set[str]:
 
 
 def refresh_token(now: datetime | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """The period of the scheduled refresh this build belongs to: the calendar month (UTC), or a
-    new token every build with REE_RECONCILE_REFRESH=always."""
+    """The period of the scheduled refresh this build belongs to: the calendar month (UTC); with
+    REE_RECONCILE_REFRESH=always the month and a token of this build (`YYYY-MM/<token>`), so that
+    this build re-estimates and the next scheduled one in the same month does not."""
     import os
     import uuid
-    from datetime import timezone
 
     mode = (environ if environ is not None else os.environ).get(REFRESH_ENV, "monthly")
-    if mode == "always":
-        return "build-" + uuid.uuid4().hex[:12]
-    if mode != "monthly":
+    if mode not in ("monthly", "always"):
         raise ValueError(f"{REFRESH_ENV}={mode!r}: expected monthly (the default) or always")
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
+    month = (now or datetime.now(UTC)).strftime("%Y-%m")
+    return f"{month}/{uuid.uuid4().hex[:12]}" if mode == "always" else month
+
+
+def refresh_due(stored: str, current: str) -> bool:
+    """Whether a model on a refresh schedule is re-estimated: fingerprints `digest@token` with
+    the same digest (else it is a code change); due in a new month, or when this build forces it."""
+    old, new = stored.partition("@")[2], current.partition("@")[2]
+    return "/" in new or old[:7] != new[:7]
 
 
 def refreshed_upstream(manifest: Manifest, unique_id: str) -> bool:
@@ -190,9 +196,7 @@ def refreshed_upstream(manifest: Manifest, unique_id: str) -> bool:
     )
 
 
-def fingerprint(
-    manifest: Manifest, unique_id: str, variables: Mapping[str, Any], refreshed: str = ""
-) -> str:
+def fingerprint(manifest: Manifest, unique_id: str, variables: Mapping[str, Any], refreshed: str = "") -> str:
     """md5 of what the model's rows depend on besides the loads: the checksum, config, column
     types and vars of every model and seed upstream, the source definitions, every macro of the
     project, and the dbt and adapter versions. Every macro, not only a node's
@@ -366,17 +370,23 @@ def plan(
         elif stored == PARTIAL:
             out[name] = full(LAST_PARTIAL)
         elif stored != current and stored.partition("@")[0] == current.partition("@")[0]:
-            out[name] = full(SCHEDULED.format(last=stored.partition("@")[2] or "never"))
+            if refresh_due(stored, current):
+                out[name] = full(SCHEDULED.format(last=stored.partition("@")[2] or "never"))
+            else:
+                out[name] = _changed(current, column, loads, ledger.loads.get(name, frozenset()))
         elif stored != current:
             out[name] = full(CODE_CHANGED)
         else:
-            built = ledger.loads.get(name, frozenset())
-            periods, unreadable = period_starts(loads ^ built)
-            if unreadable:
-                out[name] = full("unreadable periods " + ", ".join(unreadable))
-            else:
-                out[name] = ModelPlan(False, "", tuple(periods), column, current, loads)
+            out[name] = _changed(current, column, loads, ledger.loads.get(name, frozenset()))
     return Plan(models=out, scopes=test_scopes(manifest), selected=chosen, refreshed=refreshed)
+
+
+def _changed(current: str, column: str, loads: frozenset[Load], built: frozenset[Load]) -> ModelPlan:
+    """The plan of a model whose code did not change: the periods of the loads it gains or loses."""
+    periods, unreadable = period_starts(loads ^ built)
+    if unreadable:
+        return ModelPlan(True, "unreadable periods " + ", ".join(unreadable), (), column, current, loads)
+    return ModelPlan(False, "", tuple(periods), column, current, loads)
 
 
 def ledger_rows(
