@@ -41,6 +41,8 @@ EXPECTED_KEYS = {
     "intermediate/int_trade_flows__comtrade",
     "intermediate/int_trade_flows__unioned",
     "intermediate/int_element_flows__exporter_line_shares",
+    "intermediate/int_reconciled_flows__cif_fob_rates",
+    "intermediate/int_reconciled_flows__reporter_dispersion",
     "marts/dim_country",
     "marts/dim_month",
     "marts/mart_china_exports_by_stage",

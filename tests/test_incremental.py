@@ -29,7 +29,7 @@ DBT = str(Path(sys.executable).parent / "dbt")
 BUILD = list(incremental.BUILD_ARGS)
 # The reference: every seed and model rebuilt whole (tests skipped: the main warehouse runs them).
 REFERENCE = ["build", "--full-refresh", "--exclude", "resource_type:test", "resource_type:unit_test"]
-INCREMENTAL = ("fct_trade_flows", "fct_element_flows", "mart_mirror_flows")
+INCREMENTAL = ("fct_trade_flows", "fct_element_flows", "mart_mirror_flows", "fct_reconciled_flows")
 NEW_MONTH = FIXTURES / "incremental" / "china_exports_2026_01.json"
 
 
@@ -147,6 +147,15 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict:
     ingest(inbox, lake)
     main.dbt(*BUILD)
     out["month"] = main.last_runs()
+    out["month_token"] = incremental.refresh_token()
+    # The reconciliation's rates and weights were kept (same calendar month): re-estimated now, as
+    # the first build of a new month would, fct_reconciled_flows is rebuilt whole.
+    os.environ[incremental.REFRESH_ENV] = "always"
+    try:
+        main.dbt(*BUILD)
+    finally:
+        del os.environ[incremental.REFRESH_ENV]
+    out["refresh"] = main.last_runs()
     full.dbt(*REFERENCE)
     out["month_diff"] = mart_differences(main.path, full.path)
     out["full_refresh"] = full.last_runs()
@@ -206,10 +215,22 @@ def test_new_month_rebuilds_only_that_month_and_equals_a_full_build(sequence):
         "fct_trade_flows": ("incremental", "", ["2026-01-01"]),
         "fct_element_flows": ("incremental", "", ["2026-01-01"]),
         "mart_mirror_flows": ("incremental", "", ["2026-01-01"]),
+        "fct_reconciled_flows": ("incremental", "", ["2026-01-01"]),
     }
     assert sequence["month_diff"] == {}
-    assert list(sequence["full_refresh"].values()) == [("full", "--full-refresh", [])] * 3
+    assert list(sequence["full_refresh"].values()) == [("full", "--full-refresh", [])] * 4
     assert len(china_exports(sequence["main"], "2026-01-01")) == 43
+
+
+def test_reconciliation_parameters_refresh_on_schedule(sequence):
+    """A build in the month of the last estimate keeps the rates and weights and reconciles the
+    new year only; a re-estimate rebuilds fct_reconciled_flows whole and nothing else."""
+    assert sequence["refresh"] == {
+        "fct_trade_flows": ("incremental", "", []),
+        "fct_element_flows": ("incremental", "", []),
+        "mart_mirror_flows": ("incremental", "", []),
+        "fct_reconciled_flows": ("full", incremental.SCHEDULED.format(last=sequence["month_token"]), []),
+    }
 
 
 def test_failed_build_records_nothing_and_the_next_build_redoes_it(sequence):
@@ -239,6 +260,7 @@ def test_deleted_load_and_seed_change(sequence):
     # The deleted revision's period is rebuilt, and its original figures are back ...
     assert runs["fct_trade_flows"] == ("incremental", "", ["2025-11-01"])
     assert runs["mart_mirror_flows"] == ("incremental", "", ["2025-11-01"])
+    assert runs["fct_reconciled_flows"] == ("incremental", "", ["2025-11-01"])
     assert sequence["after_deletion"] == sequence["before_month"]
     # ... the seed's dependents are rebuilt whole ...
     assert runs["fct_element_flows"][:2] == ("full", "code or reference data changed since the last build")

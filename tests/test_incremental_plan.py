@@ -492,3 +492,64 @@ def test_cli_vars_and_project_vars(tmp_path):
     assert inc.cli_vars(["build", "--vars", "{days: 3}"]) == {"days": 3}
     assert inc.cli_vars(list(inc.BUILD_ARGS)) == {}
     assert inc.project_variables(tmp_path, {"days": 3}) == {"vat_rate": 0.13, "days": 3}
+
+
+def with_reconciliation(m: dict) -> dict:
+    """mirror → rates (on a monthly refresh schedule) → recon (by year, reads mirror and rates)."""
+    m = copy.deepcopy(m)
+    for node in (
+        _model("rates", ["model.p.mirror"], materialized="incremental", meta={"refresh": "monthly"}),
+        _model("recon", ["model.p.mirror", "model.p.rates"], materialized="incremental", unique_key="year"),
+    ):
+        m["nodes"][node["unique_id"]] = node
+    return m
+
+
+def test_reconciliation_parameters_are_re_estimated_monthly_and_rebuild_what_reads_them():
+    m = with_reconciliation(manifest())
+    every = (*MODELS, "rates", "recon")
+    december = inc.refresh_token(datetime(2026, 12, 3), {})
+    assert december == "2026-12"
+    first = inc.plan(m, LOADS, None, [], variables=VARIABLES, refreshed=december)
+    ledger = Ledger(
+        {n: p.fingerprint for n, p in first.models.items()}, {n: p.inputs for n, p in first.models.items()}
+    )
+    # the models on the schedule, and those built from them, carry the refresh period
+    assert ledger.fingerprints["rates"].endswith("@2026-12") and ledger.fingerprints["recon"].endswith(
+        "@2026-12"
+    )
+    assert "@" not in ledger.fingerprints["mirror"]
+    # the scheduled model has no periods: its data tests are not scoped
+    assert "rates" not in first.scopes and first.scopes["recon"] == {"model": "recon", "column": "year"}
+
+    new = Load("comtrade", "comtrade-2", T0, "2026-01")
+    # the same month: rates kept (its build inserts nothing), recon reconciles the new year only
+    same = inc.plan(m, [*LOADS, new], ledger, every, variables=VARIABLES, refreshed="2026-12")
+    assert modes(same)["rates"] == ["2026-01-01"] and not same.models["rates"].full
+    assert modes(same)["recon"] == ["2026-01-01"]
+    # a new month: re-estimated, and recon rebuilt whole; the other models as before
+    january = inc.refresh_token(datetime(2027, 1, 1), {})
+    later = inc.plan(m, [*LOADS, new], ledger, every, variables=VARIABLES, refreshed=january)
+    scheduled = inc.SCHEDULED.format(last="2026-12")
+    assert modes(later)["rates"] == (scheduled, []) and modes(later)["recon"] == (scheduled, [])
+    assert modes(later)["mirror"] == ["2026-01-01"]
+    # forced (REE_RECONCILE_REFRESH=always): re-estimated now, and not again later that month
+    forced = inc.refresh_token(datetime(2026, 12, 3), {inc.REFRESH_ENV: "always"})
+    assert forced.startswith("2026-12/")
+    assert (
+        modes(inc.plan(m, LOADS, ledger, every, variables=VARIABLES, refreshed=forced))["recon"][0]
+        == scheduled
+    )
+    after = Ledger(
+        {**ledger.fingerprints, "recon": ledger.fingerprints["recon"].replace("2026-12", forced)},
+        ledger.loads,
+    )
+    assert modes(inc.plan(m, LOADS, after, every, variables=VARIABLES, refreshed="2026-12"))["recon"] == []
+    # a code change is still a code change
+    changed = copy.deepcopy(m)
+    changed["nodes"]["model.p.rates"]["checksum"]["checksum"] = "c1"
+    assert modes(inc.plan(changed, LOADS, ledger, every, variables=VARIABLES, refreshed="2026-12"))["recon"][
+        0
+    ] == (inc.CODE_CHANGED)
+    with pytest.raises(ValueError, match="REE_RECONCILE_REFRESH='weekly'"):
+        inc.refresh_token(environ={inc.REFRESH_ENV: "weekly"})

@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,6 +58,13 @@ NO_TABLE = "no table yet"
 NO_STATE = "no build state yet"
 CODE_CHANGED = "code or reference data changed since the last build"
 LAST_PARTIAL = "the last build changed code it did not rebuild everything upstream for"
+# A model whose `config.meta.refresh` is `monthly` (the reconciliation's CIF/FOB rates and
+# reporter weights) is estimated from everything, so it is not recomputed by every build: its
+# build keeps the table as it is until the first build of a new calendar month (UTC), and what
+# reads it is then rebuilt whole. REE_RECONCILE_REFRESH=always re-estimates in every build.
+REFRESH_META = "refresh"
+REFRESH_ENV = "REE_RECONCILE_REFRESH"
+SCHEDULED = "scheduled re-estimate of the reconciliation parameters (monthly; last {last})"
 
 _READABLE = re.compile(r"[0-9]{4}(-(0[1-9]|1[0-2])(/(0[1-9]|1[0-2]))?)?")
 # var('name') or var("name", default) in a model's code: the vars its rows depend on.
@@ -109,6 +116,8 @@ class Plan:
     # tested relation name → the incremental model whose periods its data tests look at
     scopes: Mapping[str, dict[str, str]] = field(default_factory=dict)
     selected: frozenset[str] | None = None
+    # the refresh token of this build (`refresh_token`): part of the fingerprints it recorded
+    refreshed: str = ""
     # (schema, table) of the tables renamed aside for a full rebuild (`begin`)
     renamed: tuple[tuple[str, str], ...] = ()
 
@@ -157,7 +166,37 @@ def lake_sources(manifest: Manifest, unique_id: str) -> set[str]:
     return found
 
 
-def fingerprint(manifest: Manifest, unique_id: str, variables: Mapping[str, Any]) -> str:
+def refresh_token(now: datetime | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The period of the scheduled refresh this build belongs to: the calendar month (UTC); with
+    REE_RECONCILE_REFRESH=always the month and a token of this build (`YYYY-MM/<token>`), so that
+    this build re-estimates and the next scheduled one in the same month does not."""
+    import os
+    import uuid
+
+    mode = (environ if environ is not None else os.environ).get(REFRESH_ENV, "monthly")
+    if mode not in ("monthly", "always"):
+        raise ValueError(f"{REFRESH_ENV}={mode!r}: expected monthly (the default) or always")
+    month = (now or datetime.now(UTC)).strftime("%Y-%m")
+    return f"{month}/{uuid.uuid4().hex[:12]}" if mode == "always" else month
+
+
+def refresh_due(stored: str, current: str) -> bool:
+    """Whether a model on a refresh schedule is re-estimated: fingerprints `digest@token` with
+    the same digest (else it is a code change); due in a new month, or when this build forces it."""
+    old, new = stored.partition("@")[2], current.partition("@")[2]
+    return "/" in new or old[:7] != new[:7]
+
+
+def refreshed_upstream(manifest: Manifest, unique_id: str) -> bool:
+    """Whether a model on a refresh schedule is the node or upstream of it."""
+    return any(
+        (manifest["nodes"][uid]["config"].get("meta") or {}).get(REFRESH_META)
+        for uid in upstream(manifest, unique_id)
+        if uid in manifest["nodes"]
+    )
+
+
+def fingerprint(manifest: Manifest, unique_id: str, variables: Mapping[str, Any], refreshed: str = "") -> str:
     """md5 of what the model's rows depend on besides the loads: the checksum, config, column
     types and vars of every model and seed upstream, the source definitions, every macro of the
     project, and the dbt and adapter versions. Every macro, not only a node's
@@ -188,15 +227,23 @@ def fingerprint(manifest: Manifest, unique_id: str, variables: Mapping[str, Any]
         for m in manifest["macros"].values()
         if m["package_name"] == project
     )
-    return hashlib.md5("\n".join(parts + macros).encode()).hexdigest()
+    digest = hashlib.md5("\n".join(parts + macros).encode()).hexdigest()
+    # a model on a refresh schedule, or built from one: the refresh period is part of what its
+    # rows depend on (`@` keeps it readable, so a plan can say a refresh is due, not a code change)
+    return f"{digest}@{refreshed}" if refreshed_upstream(manifest, unique_id) else digest
 
 
 def test_scopes(manifest: Manifest) -> dict[str, dict[str, str]]:
     """tested relation → {model, column}: each incremental model on its unique key, and each
-    view whose `config.meta.incremental_scope` names one (dbt_project.yml), on period_start."""
+    view whose `config.meta.incremental_scope` names one (dbt_project.yml), on period_start. A
+    model on a refresh schedule has no periods: its tests look at the whole table."""
     models = incremental_models(manifest)
     by_name = {name: manifest["nodes"][uid] for uid, name in models.items()}
-    scopes = {name: {"model": name, "column": node["config"]["unique_key"]} for name, node in by_name.items()}
+    scopes = {
+        name: {"model": name, "column": node["config"]["unique_key"]}
+        for name, node in by_name.items()
+        if node["config"].get("unique_key")
+    }
     for node in manifest["nodes"].values():
         model = (node.get("config", {}).get("meta") or {}).get(SCOPE_META)
         if model is None or node.get("resource_type") != "model":
@@ -262,6 +309,7 @@ def plan(
     selected: Iterable[str] | None = None,
     full_refresh: bool = False,
     variables: Mapping[str, Any] | None = None,
+    refreshed: str = "",
 ) -> Plan:
     """What this build does to each incremental model (a pure function of its arguments).
 
@@ -307,7 +355,7 @@ def plan(
         node = manifest["nodes"][uid]
         column = node["config"].get("unique_key") or "period_start"
         loads = input_of(uid)
-        current = fingerprint(manifest, uid, variables)
+        current = fingerprint(manifest, uid, variables, refreshed)
 
         def full(reason: str, *, _c: str = column, _f: str = current, _l: frozenset = loads) -> ModelPlan:
             return ModelPlan(full=True, reason=reason, column=_c, fingerprint=_f, inputs=_l)
@@ -321,16 +369,24 @@ def plan(
             out[name] = full(NO_STATE)
         elif stored == PARTIAL:
             out[name] = full(LAST_PARTIAL)
+        elif stored != current and stored.partition("@")[0] == current.partition("@")[0]:
+            if refresh_due(stored, current):
+                out[name] = full(SCHEDULED.format(last=stored.partition("@")[2] or "never"))
+            else:
+                out[name] = _changed(current, column, loads, ledger.loads.get(name, frozenset()))
         elif stored != current:
             out[name] = full(CODE_CHANGED)
         else:
-            built = ledger.loads.get(name, frozenset())
-            periods, unreadable = period_starts(loads ^ built)
-            if unreadable:
-                out[name] = full("unreadable periods " + ", ".join(unreadable))
-            else:
-                out[name] = ModelPlan(False, "", tuple(periods), column, current, loads)
-    return Plan(models=out, scopes=test_scopes(manifest), selected=chosen)
+            out[name] = _changed(current, column, loads, ledger.loads.get(name, frozenset()))
+    return Plan(models=out, scopes=test_scopes(manifest), selected=chosen, refreshed=refreshed)
+
+
+def _changed(current: str, column: str, loads: frozenset[Load], built: frozenset[Load]) -> ModelPlan:
+    """The plan of a model whose code did not change: the periods of the loads it gains or loses."""
+    periods, unreadable = period_starts(loads ^ built)
+    if unreadable:
+        return ModelPlan(True, "unreadable periods " + ", ".join(unreadable), (), column, current, loads)
+    return ModelPlan(False, "", tuple(periods), column, current, loads)
 
 
 def ledger_rows(
@@ -355,7 +411,7 @@ def ledger_rows(
         if uid not in built or name not in plan.models:
             continue
         planned = plan.models[name]
-        current = fingerprint(manifest, uid, variables or {})
+        current = fingerprint(manifest, uid, variables or {}, plan.refreshed)
         stored = ledger.fingerprints.get(name) if ledger else None
         skipped = [
             up
@@ -516,6 +572,7 @@ def begin(
             selected=selected,
             full_refresh=full_refresh,
             variables=variables,
+            refreshed=refresh_token(),
         )
         renamed = []
         for name, model_plan in the_plan.models.items():

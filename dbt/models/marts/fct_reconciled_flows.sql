@@ -12,7 +12,20 @@
 --    0.5 / 0.5 when either reporter has too few pairs.
 -- 3. Combined FOB = w_x * FOB_x + w_m * CIF_m / rate; kg = w_x * kg_x + w_m * kg_m. A flow one
 --    side declared takes that side (imports converted to FOB with the rate).
--- A table rebuilt whole in every build: rates and weights use every pair.
+-- Incremental by year, like mart_mirror_flows: a build reconciles only the years whose pairs
+-- changed, with the rates and weights of int_reconciled_flows__cif_fob_rates and
+-- __reporter_dispersion. Those are estimated from every pair and re-estimated on a schedule (the
+-- first build of each calendar month, or every build with REE_RECONCILE_REFRESH=always); this
+-- table is then rebuilt whole (dagster_project/warehouse/incremental.py).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='year',
+        on_schema_change='fail',
+        pre_hook="{{ incremental_pre_hook('year') }}"
+    )
+}}
 with
 
 mirror as (
@@ -20,101 +33,32 @@ mirror as (
         *,
         case when freq = 'A' then 'A' else 'M' end as freq_family
     from {{ ref('mart_mirror_flows') }}
-),
-
--- pairs whose ratio may estimate freight and insurance
-rate_pairs as (
-    select
-        exporter_iso3,
-        importer_iso3,
-        hs6,
-        freq_family,
-        import_value_usd / export_value_usd as ratio
-    from mirror
-    where
-        export_value_usd > 0
-        and import_value_usd > 0
-        and import_value_usd / export_value_usd
-        between {{ var('reconcile_ratio_trim_low') }} and {{ var('reconcile_ratio_trim_high') }}
-),
-
-route_rates as (
-    select
-        exporter_iso3,
-        importer_iso3,
-        hs6,
-        freq_family,
-        median(ratio) as rate
-    from rate_pairs
-    group by exporter_iso3, importer_iso3, hs6, freq_family
-    having count(*) >= {{ var('reconcile_min_pairs') }}
-),
-
-hs6_rates as (
-    select
-        hs6,
-        freq_family,
-        median(ratio) as rate
-    from rate_pairs
-    group by hs6, freq_family
-    having count(*) >= {{ var('reconcile_min_pairs') }}
+    where {{ changed_filter('year') if is_incremental() else 'true' }}
 ),
 
 rated as (
     select
         mirror.*,
-        least(
-            greatest(
-                coalesce(route_rates.rate, hs6_rates.rate, {{ var('reconcile_cif_fob_default') }}),
-                {{ var('reconcile_cif_fob_min') }}
-            ),
-            {{ var('reconcile_cif_fob_max') }}
-        ) as cif_fob_rate,
+        {{ reconcile_rate('route_rates.rate', 'hs6_rates.rate') }} as cif_fob_rate,
         case
             when route_rates.rate is not null then 'route'
             when hs6_rates.rate is not null then 'hs6'
             else 'default'
         end as cif_fob_rate_basis
     from mirror
-    left join route_rates
-        on
-            mirror.exporter_iso3 = route_rates.exporter_iso3
-            and mirror.importer_iso3 = route_rates.importer_iso3
-            and mirror.hs6 = route_rates.hs6
-            and mirror.freq_family = route_rates.freq_family
-    left join hs6_rates
-        on
-            mirror.hs6 = hs6_rates.hs6
-            and mirror.freq_family = hs6_rates.freq_family
-),
-
-discrepancies as (
-    select
-        exporter_iso3,
-        importer_iso3,
-        ln(import_value_usd / (cif_fob_rate * export_value_usd)) as log_discrepancy
-    from rated
-    where export_value_usd > 0 and import_value_usd > 0
+    {{ reconcile_rate_joins('mirror') }}
 ),
 
 exporter_dispersion as (
-    select
-        exporter_iso3 as iso3,
-        greatest(avg(log_discrepancy * log_discrepancy), {{ var('reconcile_var_floor') }})
-            as dispersion
-    from discrepancies
-    group by exporter_iso3
-    having count(*) >= {{ var('reconcile_weight_min_pairs') }}
+    select iso3, dispersion
+    from {{ ref('int_reconciled_flows__reporter_dispersion') }}
+    where reporter_role = 'exporter'
 ),
 
 importer_dispersion as (
-    select
-        importer_iso3 as iso3,
-        greatest(avg(log_discrepancy * log_discrepancy), {{ var('reconcile_var_floor') }})
-            as dispersion
-    from discrepancies
-    group by importer_iso3
-    having count(*) >= {{ var('reconcile_weight_min_pairs') }}
+    select iso3, dispersion
+    from {{ ref('int_reconciled_flows__reporter_dispersion') }}
+    where reporter_role = 'importer'
 ),
 
 weighted as (
