@@ -50,13 +50,17 @@ rated as (
 ),
 
 exporter_dispersion as (
-    select iso3, dispersion
+    select
+        iso3,
+        dispersion
     from {{ ref('int_reconciled_flows__reporter_dispersion') }}
     where reporter_role = 'exporter'
 ),
 
 importer_dispersion as (
-    select iso3, dispersion
+    select
+        iso3,
+        dispersion
     from {{ ref('int_reconciled_flows__reporter_dispersion') }}
     where reporter_role = 'importer'
 ),
