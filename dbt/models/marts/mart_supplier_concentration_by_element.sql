@@ -2,6 +2,9 @@
 -- the element-level view the HS6 mart cannot give (only national lines are element-specific).
 -- Shares are shares of allocated import value among individual partner countries. A year counts
 -- when the source covers all twelve months (China's January+February period counts as two).
+-- Allocations exact and assumed_composition only: exporter_lines splits exist only for imports
+-- from an exporter that declares element lines (China), so adding them would raise China's share
+-- against partners whose mixed lines stay unassigned.
 with
 
 element_imports as (
