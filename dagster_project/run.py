@@ -252,8 +252,9 @@ def supervise() -> int:
                 processes.kill_descendants()
     for handled in EXIT_CODES:  # the clean-up below is short: a late signal must not cut it
         signal.signal(handled, signal.SIG_IGN)
-    processes.kill_descendants()  # nothing of the run (a dbt process) outlives it
-    processes.reap_zombies()
+    # Nothing of the run (a dbt process) outlives it, not even as a zombie.
+    if not processes.kill_descendants():
+        say(f"a process of run {run_id} did not end when killed: {processes.descendants()}")
     if stopped_by is None and code >= 0:
         return code
     if stopped_by is not None:

@@ -6,6 +6,8 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -183,3 +185,24 @@ def test_descendants_are_found_and_killed():
     processes.kill_descendants()
     child.wait(timeout=5)
     assert all(runs.process_start_time(pid) is None for pid in grandchildren)
+
+
+def test_killed_descendants_are_reaped_not_left_as_zombies():
+    """The supervisor's clean-up leaves nothing in its process group, not even a zombie for an
+    init that never reaps (the CI failure of stop 19): every descendant is gone from /proc."""
+    script = textwrap.dedent(
+        """
+        import subprocess, time
+        from dagster_project.lib import processes
+        assert processes.become_subreaper()
+        subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & sh -c 'sleep 30 & wait' & wait"])
+        deadline = time.monotonic() + 5
+        while len(processes.descendants()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        found = len(processes.descendants())
+        print(found, processes.kill_descendants(), processes.descendants())
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["5", "True", "[]"], out.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import time
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -63,17 +64,29 @@ def send(pid: int, signum: int) -> None:
         pass
 
 
-def kill_descendants() -> None:
-    """SIGKILL every process below this one (their exit status is collected by `reap_zombies`)."""
-    for _ in range(3):  # a process may fork while we kill; three passes catch it
+def kill_descendants(timeout: float = 5.0) -> bool:
+    """SIGKILL every process below this one and wait until each has exited and been reaped, so
+    none outlives the caller, not even as a zombie: an orphan re-parented to an init that does not
+    reap (a container's PID 1 often does not) would stay in the process group for ever. A process
+    may fork while we kill, and a killed process's children are re-parented to us (the
+    subreaper) only once it has died, so it kills and reaps until nothing is left. False when
+    something is still there after `timeout` seconds (a process stuck in the kernel)."""
+    deadline = time.monotonic() + timeout
+    while True:
         pids = descendants()
-        if not pids:
-            break
         for pid in pids:
-            send(pid, signal.SIGKILL)
+            if (fields := stat_fields(pid)) and fields[0] != "Z":
+                send(pid, signal.SIGKILL)
+        reap_zombies()
+        if not pids or not descendants():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 def reap_zombies() -> None:
+    """Collect the exit status of every child that has ended (never blocks)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
