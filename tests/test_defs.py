@@ -52,6 +52,8 @@ EXPECTED_KEYS = {
     "marts/mart_china_us_element_flows",
     "marts/mart_unit_value_vs_price",
     "marts/mart_upcoming_suspension_expiries",
+    "marts/rpt_export_control_exposure",
+    "marts/rpt_unit_value_vs_price",
     "marts/dim_element",
     "marts/dim_export_control",
     "marts/dim_export_control_status",

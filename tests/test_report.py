@@ -1,6 +1,6 @@
 """The supply-risk report: rendered from a tiny hand-made serving file, then opened in a real browser.
 
-The serving file is built here with a few rows per mart (columns as in dbt/models/marts/*.yml), so
+The serving file is built here with a few rows per mart (columns as in dbt/models/{marts,reports}/*.yml), so
 these tests do not depend on a pipeline run. The browser test drives the system Chromium through
 playwright (never `playwright install`); without /usr/bin/chromium it is skipped.
 """
@@ -61,19 +61,18 @@ MARTS: dict[str, dict[str, str]] = {
         "top3_share": "double", "supplier_count": "bigint", "china_share": "double",
         "world_value_usd": "double",
     },
-    "mart_export_control_exposure": {
-        "regime_id": "varchar", "element": "varchar", "period_start": "date", "freq": "varchar",
-        "reporter_iso3": "varchar", "partner_iso3": "varchar", "source": "varchar", "element_kg": "double",
-        "reo_kg": "double", "value_usd": "double", "effective_date": "date",
-        "months_from_effective": "integer", "window": "varchar", "in_force": "boolean",
-        "suspended_until": "date", "days_to_suspension_expiry": "integer",
+    "rpt_export_control_exposure": {
+        "regime_id": "varchar", "element": "varchar", "source": "varchar", "reporter_iso3": "varchar",
+        "period_start": "date", "freq": "varchar", "effective_date": "date",
+        "months_from_effective": "integer", "world_basis": "varchar", "element_kg": "double",
+        "reo_kg": "double", "value_usd": "double",
     },
-    "mart_unit_value_vs_price": {
-        "source": "varchar", "reporter_iso3": "varchar", "partner_iso3": "varchar", "flow": "varchar",
-        "freq": "varchar", "period_start": "date", "product_code": "varchar", "element": "varchar",
-        "form": "varchar", "net_weight_kg": "double", "value_usd": "double",
-        "unit_value_usd_per_kg": "double", "price_basis": "varchar", "benchmark_usd_per_kg": "double",
-        "price_observations": "bigint", "premium_pct": "double",
+    "rpt_unit_value_vs_price": {
+        "source": "varchar", "reporter_iso3": "varchar", "flow": "varchar", "element": "varchar",
+        "form": "varchar", "freq": "varchar", "period_start": "date", "world_basis": "varchar",
+        "price_bases": "varchar", "tariff_lines": "bigint", "net_weight_kg": "double",
+        "value_usd": "double", "unit_value_usd_per_kg": "double", "benchmark_usd_per_kg": "double",
+        "premium_pct": "double",
     },
     "mart_upcoming_suspension_expiries": {
         "regime_id": "varchar", "elements": "varchar", "suspended_until": "date", "days_until": "integer",
@@ -152,25 +151,17 @@ def _sample_rows() -> dict[str, list[dict]]:
     ]  # fmt: skip
     exposure = [
         {"regime_id": "mofcom-gacc-2025-18", "element": element, "period_start": d(2025, 4 + m, 1),
-         "freq": "M", "reporter_iso3": "CHN", "partner_iso3": "WLD", "source": "gacc", "element_kg": kg,
-         "effective_date": d(2025, 4, 4), "months_from_effective": m,
-         "window": "after" if m >= 0 else "before"}
+         "freq": "M", "reporter_iso3": "CHN", "source": "gacc", "element_kg": kg,
+         "effective_date": d(2025, 4, 4), "months_from_effective": m, "world_basis": "declared"}
         for element, scale in (("Dy", 1.0), ("Tb", 0.3))
         for m, kg in ((-1, 9000 * scale), (0, 7000 * scale), (1, 300 * scale), (2, 2500 * scale))
     ]  # fmt: skip
     unit_values = [
-        {"source": "gacc", "reporter_iso3": "CHN", "partner_iso3": partner, "flow": "export", "freq": "M",
-         "period_start": d(2025, month, 1), "product_code": "28469015", "element": "Dy", "form": "oxide",
-         "net_weight_kg": kg, "value_usd": kg * uv, "unit_value_usd_per_kg": uv, "price_basis": "fob_china",
-         "benchmark_usd_per_kg": 200.0, "price_observations": 2, "premium_pct": 100 * (uv / 200 - 1)}
-        for month, partner, kg, uv in (
-            (3, "WLD", 1000.0, 230.0), (4, "WLD", 900.0, 190.0), (3, "JPN", 50.0, 999.0)
-        )
-    ] + [
-        {"source": "gacc", "reporter_iso3": "CHN", "partner_iso3": "WLD", "flow": "export", "freq": "M",
-         "period_start": d(2025, 3, 1), "product_code": "28469022", "element": "Dy", "form": "chloride",
-         "net_weight_kg": 10.0, "value_usd": 1000.0, "unit_value_usd_per_kg": 100.0, "price_basis": None,
-         "benchmark_usd_per_kg": None, "price_observations": 0, "premium_pct": None},
+        {"source": "gacc", "reporter_iso3": "CHN", "flow": "export", "element": "Dy", "form": "oxide",
+         "freq": "M", "period_start": d(2025, month, 1), "world_basis": "declared",
+         "price_bases": "fob_china", "tariff_lines": 1, "net_weight_kg": kg, "value_usd": kg * uv,
+         "unit_value_usd_per_kg": uv, "benchmark_usd_per_kg": 200.0, "premium_pct": 100 * (uv / 200 - 1)}
+        for month, kg, uv in ((3, 1000.0, 230.0), (4, 900.0, 190.0))
     ]  # fmt: skip
     expiries = [
         {"regime_id": "mofcom-2025-57", "elements": "Er, Eu, Ho, Tm, Yb", "suspended_until": d(2026, 11, 10),
@@ -193,8 +184,8 @@ def _sample_rows() -> dict[str, list[dict]]:
         "mart_mirror_flows": mirror,
         "mart_china_us_element_flows": china_us,
         "mart_supplier_concentration": concentration,
-        "mart_export_control_exposure": exposure,
-        "mart_unit_value_vs_price": unit_values,
+        "rpt_export_control_exposure": exposure,
+        "rpt_unit_value_vs_price": unit_values,
         "mart_upcoming_suspension_expiries": expiries,
         "dim_export_control": controls,
     }
@@ -275,15 +266,15 @@ def test_page_is_self_contained(tmp_path):
 
 def test_empty_and_missing_marts_show_no_data_panels(tmp_path):
     result, page = _render(
-        tmp_path, empty=("mart_unit_value_vs_price",), missing=("mart_export_control_exposure",)
+        tmp_path, empty=("rpt_unit_value_vs_price",), missing=("rpt_export_control_exposure",)
     )
     assert set(result.charts_empty) == {"unit_value_vs_price", "export_control_exposure"}
     assert len(result.charts_rendered) == len(CHARTS) - 2
-    assert "marts.mart_unit_value_vs_price has no rows" in result.charts_empty["unit_value_vs_price"]
+    assert "marts.rpt_unit_value_vs_price has no rows" in result.charts_empty["unit_value_vs_price"]
     assert "benchmark prices (prices/" in result.charts_empty["unit_value_vs_price"]
     assert "is not in the serving file" in result.charts_empty["export_control_exposure"]
     assert page.count('<div class="no-data"') == 2
-    assert "<strong>no data:</strong> marts.mart_unit_value_vs_price has no rows" in page
+    assert "<strong>no data:</strong> marts.rpt_unit_value_vs_price has no rows" in page
     for chart in CHARTS:  # an empty panel keeps its title and names its mart
         assert f"<h2>{html.escape(chart.title)}</h2>" in page
         assert f"Source: marts.{chart.mart}." in page
@@ -329,9 +320,13 @@ def test_report_reads_the_serving_file_read_only(tmp_path):
 
 
 def test_fixture_and_charts_follow_the_mart_contracts():
-    """The hand-made marts and the columns each chart reads exist in dbt/models/marts/*.yml."""
+    """The hand-made marts and the columns each chart reads exist in the YAML of the published
+    models (dbt/models/marts and dbt/models/reports)."""
     declared: dict[str, set[str]] = {}
-    for path in (REPO / "dbt" / "models" / "marts").glob("*.yml"):
+    for path in [
+        *(REPO / "dbt" / "models").glob("marts/*.yml"),
+        *(REPO / "dbt" / "models").glob("reports/*.yml"),
+    ]:
         for model in yaml.safe_load(path.read_text("utf-8")).get("models", []):
             declared[model["name"]] = {column["name"] for column in model.get("columns", [])}
     for table, columns in MARTS.items():

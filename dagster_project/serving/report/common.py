@@ -21,10 +21,10 @@ WHAT_TO_LOAD = {
     "US imports: census/ or comtrade/) and run `make run`",
     "mart_supplier_concentration": "load US imports by partner country (census/ monthly for a full "
     "year, or comtrade/ annual) and run `make run`",
-    "mart_export_control_exposure": "load element-specific export lines (GACC national lines in "
+    "rpt_export_control_exposure": "load element-specific export lines (GACC national lines in "
     "gacc/exports/ or US Census HTS10 in census/; Comtrade's HS6 lines carry no element) and run "
     "`make run`",
-    "mart_unit_value_vs_price": "load element-specific customs lines (gacc/exports/ or census/) and "
+    "rpt_unit_value_vs_price": "load element-specific customs lines (gacc/exports/ or census/) and "
     "benchmark prices (prices/, with FX rates in fx/) and run `make run`",
     "mart_upcoming_suspension_expiries": "no export-control suspension ends within "
     "suspension_expiry_window_days (dbt var, default 365) of the as-of date, before or after it "
@@ -101,6 +101,16 @@ def years_text(years: Iterable[int]) -> str:
 def values_text(values: Iterable[Any]) -> str:
     found = sorted({str(v) for v in values if v is not None})
     return ", ".join(found) if found else "none"
+
+
+def world_text(bases: Iterable[str | None]) -> str:
+    """How the rows' partner WLD figures were made (their world_basis, macro world_totals)."""
+    found = {basis for basis in bases if basis}
+    if found == {"declared"}:
+        return "partner WLD (declared)"
+    if found == {"sum_of_countries"}:
+        return "partner WLD (the sum of the country rows: no WLD row declared)"
+    return "partner WLD where declared, else the sum of the country rows"
 
 
 def colour(index: int) -> str:

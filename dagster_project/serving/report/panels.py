@@ -44,7 +44,7 @@ def _mart_problem(con: duckdb.DuckDBPyConnection, chart: Chart) -> str | None:
     if missing:
         return (
             f"marts.{table} has no column {', '.join(missing)}: the mart changed; republish with "
-            f"`make run`, or align this chart with dbt/models/marts/{table}.yml"
+            f"`make run`, or align this chart with the dbt model {table}"
         )
     count = scalar(con, f'select count(*) from marts."{table}"')  # noqa: S608 (known table)
     if count == 0:
@@ -88,7 +88,7 @@ def _panel(con: duckdb.DuckDBPyConnection, chart: Chart) -> Panel:
             chart.title,
             chart.base_caption(),
             no_data=f"marts.{chart.mart} could not be read ({first_line}); align this chart with "
-            f"dbt/models/marts/{chart.mart}.yml or republish with `make run`",
+            f"the dbt model {chart.mart} or republish with `make run`",
         )
     return Panel(chart.key, chart.title, f"{chart.base_caption()} {detail}", figure=figure)
 

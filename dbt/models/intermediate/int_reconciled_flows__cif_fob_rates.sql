@@ -75,7 +75,5 @@ select
     cast(rate as double) as rate,
     cast(pairs as bigint) as pairs
 from rates
-{% if is_incremental() -%}
--- not due: the rates of the last refresh stay
-where false
-{%- endif %}
+-- An incremental build that is not due appends nothing: the rates of the last refresh stay.
+where {{ 'false' if is_incremental() else 'true' }}

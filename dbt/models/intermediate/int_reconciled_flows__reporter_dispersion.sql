@@ -64,7 +64,5 @@ select
     cast(greatest(mean_squared, {{ var('reconcile_var_floor') }}) as double) as dispersion,
     cast(pairs as bigint) as pairs
 from dispersion
-{% if is_incremental() -%}
--- not due: the weights of the last refresh stay
-where false
-{%- endif %}
+-- An incremental build that is not due appends nothing: the weights of the last refresh stay.
+where {{ 'false' if is_incremental() else 'true' }}

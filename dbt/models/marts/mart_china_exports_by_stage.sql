@@ -10,7 +10,8 @@
 -- HS6 850511 also holds ferrite magnets, so it is `other`). `other` = everything else.
 --
 -- The WLD row is the source's declared World total when it has one for that period, stage and
--- series, else the sum of the country rows (`world_basis`). mom_pct and yoy_pct are on net weight.
+-- series, else the sum of the country rows (`world_basis`; the rule is the macro world_totals,
+-- which the report models share). mom_pct and yoy_pct are on net weight.
 with
 
 flows as (
@@ -86,52 +87,13 @@ country_rows as (
         classified.source
 ),
 
-declared_world as (
-    select
-        period_start,
-        freq,
-        year,
-        month,
-        stage,
-        series,
-        partner_iso3,
-        source,
-        sum(net_weight_kg) as net_weight_kg,
-        sum(value_usd) as value_usd
-    from classified
-    where partner_iso3 = 'WLD'
-    group by
-        period_start,
-        freq,
-        year,
-        month,
-        stage,
-        series,
-        partner_iso3,
-        source
-),
-
-summed_world as (
-    select
-        period_start,
-        freq,
-        year,
-        month,
-        stage,
-        series,
-        'WLD' as partner_iso3,
-        source,
-        sum(net_weight_kg) as net_weight_kg,
-        sum(value_usd) as value_usd
-    from country_rows
-    group by
-        period_start,
-        freq,
-        year,
-        month,
-        stage,
-        series,
-        source
+-- The World row: the declared WLD total, else the sum of the country rows (macro world_totals).
+world_rows as (
+    {{ world_totals(
+        'classified',
+        ['period_start', 'freq', 'year', 'month', 'stage', 'series', 'source'],
+        ['net_weight_kg', 'value_usd'],
+    ) }}
 ),
 
 all_rows as (
@@ -141,22 +103,18 @@ all_rows as (
     from country_rows
     union all
     select
-        declared_world.*,
-        'declared' as world_basis
-    from declared_world
-    union all
-    select
-        summed_world.*,
-        'sum_of_countries' as world_basis
-    from summed_world
-    left join declared_world
-        on
-            summed_world.period_start = declared_world.period_start
-            and summed_world.freq = declared_world.freq
-            and summed_world.stage = declared_world.stage
-            and summed_world.series = declared_world.series
-            and summed_world.source = declared_world.source
-    where declared_world.period_start is null
+        period_start,
+        freq,
+        year,
+        month,
+        stage,
+        series,
+        partner_iso3,
+        source,
+        net_weight_kg,
+        value_usd,
+        world_basis
+    from world_rows
 ),
 
 indexed as (

@@ -12,25 +12,16 @@ from dagster_project.serving.report.common import (
     period_text,
     records,
     values_text,
+    world_text,
 )
 
 EXPOSURE_MONTHS = 12  # months either side of an effective date shown on the chart
 
 QUERY = """
-with flagged as (
-    select *,
-           bool_or(partner_iso3 = 'WLD') over (
-               partition by regime_id, element, source, reporter_iso3, period_start
-           ) as has_world
-    from mart_export_control_exposure
-    where months_from_effective between ? and ?
-)
-select regime_id, element, source, reporter_iso3, effective_date, months_from_effective,
-       sum(element_kg) / 1000.0 as tonnes, min(period_start) as first_period,
-       max(period_start) as last_period, bool_or(partner_iso3 = 'WLD') as world, freq
-from flagged
-where (has_world and partner_iso3 = 'WLD') or (not has_world and partner_iso3 <> 'WLD')
-group by all
+select regime_id, element, source, reporter_iso3, period_start, freq, effective_date,
+       months_from_effective, world_basis, element_kg / 1000.0 as tonnes
+from rpt_export_control_exposure
+where months_from_effective between ? and ?
 order by regime_id, element, source, reporter_iso3, months_from_effective
 """
 
@@ -39,8 +30,8 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
     rows = records(con, QUERY, [-EXPOSURE_MONTHS, EXPOSURE_MONTHS])
     if not rows:
         raise NoData(
-            f"marts.mart_export_control_exposure has no flows within {EXPOSURE_MONTHS} months of an "
-            f"effective date; {WHAT_TO_LOAD['mart_export_control_exposure']}"
+            f"marts.rpt_export_control_exposure has no flows within {EXPOSURE_MONTHS} months of an "
+            f"effective date; {WHAT_TO_LOAD['rpt_export_control_exposure']}"
         )
     fig = go.Figure()
     fig.add_vrect(x0=-6.5, x1=-0.5, fillcolor="#bbbbbb", opacity=0.15, line_width=0, layer="below")
@@ -72,15 +63,13 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
     layout(fig, 460, x_title=True, xaxis_title="months from the control's effective month (0 = effective)")
     fig.update_xaxes(dtick=1, zeroline=False)
     fig.update_yaxes(title_text="tonnes of element (export)")
-    world = (
-        "partner WLD" if all(r.world for r in rows) else "partner WLD where declared, else sum of countries"
-    )
     detail = (
-        f"Rows: {world}; regimes {values_text(r.regime_id for r in rows)}; reporters "
+        f"Rows: {world_text(r.world_basis for r in rows)}; regimes {values_text(r.regime_id for r in rows)}; "
+        "reporters "
         f"{values_text(r.reporter_iso3 for r in rows)}; source: {values_text(r.source for r in rows)} "
         "(sources side by side, never added); allocation exact or assumed_composition. Shaded: before "
         "window (months −6 to −1) and after window (0 to 5). "
-        f"Period: {period_text([r.first_period for r in rows] + [r.last_period for r in rows])}, months "
+        f"Period: {period_text(r.period_start for r in rows)}, months "
         f"−{EXPOSURE_MONTHS} to +{EXPOSURE_MONTHS} around each effective date; an open square is an M2 "
         "period (January + February together, placed at January)."
     )
@@ -90,17 +79,17 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
 CHART = Chart(
     "export_control_exposure",
     "Controlled elements around each control's effective date",
-    "mart_export_control_exposure",
+    "rpt_export_control_exposure",
     (
         "regime_id",
         "element",
         "source",
         "reporter_iso3",
-        "partner_iso3",
         "period_start",
         "freq",
         "effective_date",
         "months_from_effective",
+        "world_basis",
         "element_kg",
     ),
     "tonnes of the element itself (element_kg / 1,000)",

@@ -14,25 +14,13 @@ from dagster_project.serving.report.common import (
     period_text,
     records,
     values_text,
+    world_text,
 )
 
 QUERY = """
-with priced as (
-    select *,
-           bool_or(partner_iso3 = 'WLD') over (
-               partition by source, reporter_iso3, flow, freq, period_start, product_code
-           ) as has_world
-    from mart_unit_value_vs_price
-    where benchmark_usd_per_kg is not null and net_weight_kg > 0 and value_usd is not null
-)
-select source, reporter_iso3, flow, element, form, freq, period_start,
-       sum(value_usd) / sum(net_weight_kg) as unit_value,
-       sum(benchmark_usd_per_kg * net_weight_kg) / sum(net_weight_kg) as benchmark,
-       sum(net_weight_kg) as kg,
-       string_agg(distinct price_basis, ', ' order by price_basis) as bases
-from priced
-where (has_world and partner_iso3 = 'WLD') or (not has_world and partner_iso3 <> 'WLD')
-group by all
+select source, reporter_iso3, flow, element, form, freq, period_start, world_basis, price_bases,
+       net_weight_kg, unit_value_usd_per_kg, benchmark_usd_per_kg
+from rpt_unit_value_vs_price
 order by source, reporter_iso3, flow, element, form, period_start
 """
 
@@ -41,8 +29,8 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
     rows = records(con, QUERY)
     if not rows:
         raise NoData(
-            "marts.mart_unit_value_vs_price has no line with both a declared mass and a benchmark "
-            f"price; {WHAT_TO_LOAD['mart_unit_value_vs_price']}"
+            "marts.rpt_unit_value_vs_price has no line with both a declared mass and a benchmark "
+            f"price; {WHAT_TO_LOAD['rpt_unit_value_vs_price']}"
         )
     fig = make_subplots(
         rows=2,
@@ -65,14 +53,14 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
         line_colour = colour(i)
         name = f"{element} {form}, {reporter} {flow}s ({source})"
         hover = [
-            f"{name}<br>{r.period_start:%b %Y}{' (Jan+Feb)' if r.freq == 'M2' else ''}, {r.kg:,.0f} kg, "
-            f"basis {r.bases}"
+            f"{name}<br>{r.period_start:%b %Y}{' (Jan+Feb)' if r.freq == 'M2' else ''}, "
+            f"{r.net_weight_kg:,.0f} kg, basis {r.price_bases}"
             for r in part
         ]
         x = [r.period_start for r in part]
         fig.add_scatter(
             x=x,
-            y=[r.unit_value for r in part],
+            y=[r.unit_value_usd_per_kg for r in part],
             name=name,
             legendgroup=name,
             mode="lines+markers",
@@ -84,7 +72,7 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
         )
         fig.add_scatter(
             x=x,
-            y=[r.benchmark for r in part],
+            y=[r.benchmark_usd_per_kg for r in part],
             name=f"benchmark {element} {form}",
             legendgroup=name,
             showlegend=False,
@@ -97,7 +85,12 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
         )
         fig.add_scatter(
             x=x,
-            y=[100 * (r.unit_value / r.benchmark - 1) if r.benchmark else None for r in part],
+            y=[
+                100 * (r.unit_value_usd_per_kg / r.benchmark_usd_per_kg - 1)
+                if r.benchmark_usd_per_kg
+                else None
+                for r in part
+            ],
             name=f"premium {name}",
             legendgroup=name,
             showlegend=False,
@@ -115,9 +108,9 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
     detail = (
         f"Rows: element-specific lines (source: {values_text(r.source for r in rows)}; reporters "
         f"{values_text(r.reporter_iso3 for r in rows)}; flows {values_text(r.flow for r in rows)}), partner "
-        "WLD where declared else the sum of countries, with a declared mass and a benchmark; mass-weighted "
+        f"{world_text(r.world_basis for r in rows)}, with a declared mass and a benchmark; mass-weighted "
         "over tariff lines. Benchmark: mean fct_prices.usd_per_kg_mid without VAT "
-        f"(price_basis: {values_text(r.bases for r in rows)}). "
+        f"(price_basis: {values_text(r.price_bases for r in rows)}). "
         f"Period: {period_text(r.period_start for r in rows)} (freq {values_text(r.freq for r in rows)})."
     )
     return fig, detail
@@ -126,20 +119,19 @@ def build(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, str]:
 CHART = Chart(
     "unit_value_vs_price",
     "Customs unit values vs benchmark prices",
-    "mart_unit_value_vs_price",
+    "rpt_unit_value_vs_price",
     (
         "source",
         "reporter_iso3",
-        "partner_iso3",
         "flow",
-        "freq",
-        "period_start",
-        "product_code",
         "element",
         "form",
+        "freq",
+        "period_start",
+        "world_basis",
+        "price_bases",
         "net_weight_kg",
-        "value_usd",
-        "price_basis",
+        "unit_value_usd_per_kg",
         "benchmark_usd_per_kg",
     ),
     "USD per kg (log scale); premium in %",
