@@ -1,0 +1,89 @@
+"""The layout shows the architecture: no import circle between the product's modules (every
+import counts, a deferred one inside a function too), and the lower layers never import the
+upper ones (sources and lib know nothing of Dagster assets, ingest, warehouse or serving)."""
+
+import ast
+from pathlib import Path
+
+from conftest import REPO
+
+PACKAGE = REPO / "dagster_project"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the product modules it imports (`from a.b import c` is a.b.c when c is a module)."""
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    target = f"{node.module}.{alias.name}"
+                    if target in modules:
+                        graph[name].add(target)
+                    elif node.module in modules:
+                        graph[name].add(node.module)
+            elif isinstance(node, ast.Import):
+                graph[name].update(alias.name for alias in node.names if alias.name in modules)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), and self-imports."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph[node]:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_between_modules():
+    graph = import_graph()
+    assert len(graph) > 40  # the walk found the package
+    assert cycles(graph) == []
+
+
+def test_lower_layers_never_import_upper_ones():
+    upper = ("dagster_project.ingest", "dagster_project.warehouse", "dagster_project.serving")
+    upper += ("dagster_project.definitions", "dagster_project.run")
+    wrong = {
+        (module, target)
+        for module, targets in import_graph().items()
+        if module.startswith(("dagster_project.sources", "dagster_project.pulls", "dagster_project.lib"))
+        for target in targets
+        if target.startswith(upper)
+    }
+    assert not wrong, sorted(wrong)
