@@ -3,9 +3,13 @@ import counts, a deferred one inside a function too), and the lower layers never
 upper ones (sources and lib know nothing of Dagster assets, ingest, warehouse or serving)."""
 
 import ast
+import re
 from pathlib import Path
 
+import yaml
 from conftest import REPO
+
+from dagster_project.sources import SOURCES
 
 PACKAGE = REPO / "dagster_project"
 
@@ -87,3 +91,19 @@ def test_lower_layers_never_import_upper_ones():
         if target.startswith(upper)
     }
     assert not wrong, sorted(wrong)
+
+
+def test_every_source_has_its_staging_folder_current_model_and_load_log_entry():
+    """What the README promises a new source needs, checked: its module (SOURCES), one staging
+    folder declaring `lake_<source>` with `records` and `load_log`, its `int_<source>__current`
+    model, and its place in the audit load log's source list (so a forgotten one fails here)."""
+    models = REPO / "dbt" / "models"
+    for name in SOURCES:
+        declared = yaml.safe_load((models / "staging" / name / f"_{name}__sources.yml").read_text("utf-8"))
+        (lake,) = [s for s in declared["sources"] if s["name"] == f"lake_{name}"]
+        assert {"records", "load_log"} <= {t["name"] for t in lake["tables"]}, name
+        assert (models / "intermediate" / f"int_{name}__current.sql").exists(), name
+    listed = re.search(r"set lake_sources = \[([^\]]*)\]", (models / "audit" / "load_log.sql").read_text())
+    assert listed, "dbt/models/audit/load_log.sql no longer sets lake_sources"
+    assert sorted(re.findall(r"'(\w+)'", listed.group(1))) == sorted(SOURCES)
+    assert sorted(p.name for p in (models / "staging").iterdir() if p.is_dir()) == sorted(SOURCES)
