@@ -1,5 +1,7 @@
+import fcntl
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,13 +49,32 @@ def drop(inbox: Path, source: str, *files: Path, name: str | None = None) -> lis
     return placed
 
 
+def shared_state(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """A state built once per test session, also across pytest-xdist workers: they share the
+    parent of their base temp folders, so the first worker builds it under a file lock and the
+    others wait and reuse it (read-only: the tests copy it). Each build is a full run."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = factory.mktemp(name)
+        build(root)
+        return root
+    root = factory.getbasetemp().parent / f"shared-{name}"
+    with open(f"{root}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / ".complete").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            build(root)
+            (root / ".complete").touch()
+    return root
+
+
 @pytest.fixture(scope="session")
 def version_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The state after one run over the prices and FX samples on a persistent instance: the
     slow tests copy it (runner.copy_state) instead of each paying that first run."""
     from runner import build_state
 
-    return build_state(tmp_path_factory.mktemp("version_1"), "prices", "fx")
+    return shared_state(tmp_path_factory, "version_1", lambda root: build_state(root, "prices", "fx"))
 
 
 @pytest.fixture(scope="session")
@@ -61,5 +82,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The marts of one uninterrupted run over the comtrade, prices and fx samples."""
     from runner import build_state, checksums
 
-    root = build_state(tmp_path_factory.mktemp("reference"), "comtrade", "prices", "fx")
+    root = shared_state(
+        tmp_path_factory, "reference", lambda root: build_state(root, "comtrade", "prices", "fx")
+    )
     return checksums(root / "data" / "serving" / "ree.duckdb")
