@@ -86,3 +86,18 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         tmp_path_factory, "reference", lambda root: build_state(root, "comtrade", "prices", "fx")
     )
     return checksums(root / "data" / "serving" / "ree.duckdb")
+
+
+@pytest.fixture(scope="session")
+def samples_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run over the shipped samples on the path `make run` takes (`python -m
+    dagster_project.run`, a persistent DAGSTER_HOME from deploy/dagster.yaml), built once for
+    every worker: `<root>/data` (its serving file is read by the BI tests) and `<root>/run.log`.
+    Tests that write copy it first (runner.copy_state)."""
+    from runner import run
+
+    def build(root: Path) -> None:
+        (root / "run.log").write_text(run(SAMPLES, root / "data"))
+        (root / "inbox").mkdir()  # copy_state's layout; the inbox is SAMPLES itself
+
+    return shared_state(tmp_path_factory, "samples", build)

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
-from conftest import REPO, SAMPLES
+from conftest import REPO
 
 BI_DOCS = REPO / "docs" / "bi.md"
 SQL_BLOCK = re.compile(r"^```sql[ \t]*\n(.*?)^```[ \t]*$", flags=re.DOTALL | re.MULTILINE)
@@ -43,15 +43,14 @@ def _first_line(sql: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def serving_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def serving_file(samples_state: Path) -> Path:
     """The serving file of one real run over the shipped samples, on the path `make run` takes:
-    `python -m dagster_project.run` with a persistent DAGSTER_HOME made from deploy/dagster.yaml."""
-    from runner import run
-
-    data = tmp_path_factory.mktemp("bi_docs") / "data"
-    output = run(SAMPLES, data)  # DAGSTER_HOME beside it, from deploy/dagster.yaml (tests/runner.py)
-    path = data / "serving" / "ree.duckdb"
-    assert path.is_file(), f"the samples run did not publish:\n{output[-3000:]}"
+    `python -m dagster_project.run` with a persistent DAGSTER_HOME made from deploy/dagster.yaml
+    (conftest.samples_state, shared with test_pipeline; read-only here)."""
+    path = samples_state / "data" / "serving" / "ree.duckdb"
+    assert path.is_file(), (
+        f"the samples run did not publish:\n{(samples_state / 'run.log').read_text()[-3000:]}"
+    )
     return path
 
 
