@@ -82,10 +82,16 @@ class Lake:
         return self.staging_root / load_id
 
 
+ENGINES = ("duckdb", "spark")
+
+
 @dataclass(frozen=True)
 class Settings:
     inbox_dir: Path
     data_dir: Path
+    engine: str = "duckdb"
+    """The dbt target the warehouse builds on (`REE_ENGINE`): duckdb, or spark (README "Past one
+    machine"). Either way publish writes the same DuckDB serving file."""
 
     @property
     def lake_dir(self) -> Path:
@@ -99,7 +105,17 @@ class Settings:
 
     @property
     def warehouse_path(self) -> Path:
+        """The DuckDB file publish reads: dbt's own on DuckDB; on Spark, the copy of Spark's marts
+        and audit tables made after each build (dagster_project/warehouse/spark.py), which also
+        keeps the incremental ledger."""
+        if self.engine == "spark":
+            return self.spark_dir / "warehouse.duckdb"
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def spark_dir(self) -> Path:
+        """Spark's warehouse (Parquet tables) and its metastore, beside the DuckDB warehouse."""
+        return self.data_dir / "spark"
 
     @property
     def serving_dir(self) -> Path:
@@ -115,11 +131,18 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """The variables `dbt/profiles.yml` and the dbt sources read: absolute paths only."""
-        return {
+        env = {
             "REE_DATA_DIR": str(self.data_dir),
             "REE_LAKE_DIR": str(self.lake_dir),
             "REE_WAREHOUSE_PATH": str(self.warehouse_path),
         }
+        if self.engine == "spark":
+            env |= {
+                "REE_SPARK_WAREHOUSE": str(self.spark_dir / "spark-warehouse"),
+                "REE_SPARK_METASTORE": str(self.spark_dir / "metastore_db"),
+                "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+            }
+        return env
 
 
 def api_key(name: str) -> str | None:
@@ -128,9 +151,13 @@ def api_key(name: str) -> str | None:
 
 
 def get_settings() -> Settings:
+    engine = (os.environ.get("REE_ENGINE") or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"REE_ENGINE={engine!r} is not an engine of this project; choose one of {ENGINES}")
     settings = Settings(
         inbox_dir=_resolve(os.environ.get("REE_INBOX_DIR", "data/samples")),
         data_dir=_resolve(os.environ.get("REE_DATA_DIR", "data")),
+        engine=engine,
     )
     if "'" in str(settings.data_dir):
         # dbt's sources put the lake path inside a SQL string literal (read_parquet('...')).

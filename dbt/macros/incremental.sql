@@ -45,10 +45,26 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro partition_config(column) -%}
+    {#- how an incremental model replaces its changed partitions of `column`: on DuckDB
+        delete+insert keyed on it; on Spark (no DELETE on Parquet tables) insert_overwrite of
+        the table partitioned by it. The pre-hook empties each rebuilt partition first on both -#}
+    {{ return(adapter.dispatch('partition_config')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__partition_config(column) -%}
+    {{ return({'incremental_strategy': 'delete+insert', 'unique_key': column}) }}
+{%- endmacro %}
+
+{% macro default__partition_config(column) -%}
+    {{ return({'incremental_strategy': 'insert_overwrite', 'partition_by': [column]}) }}
+{%- endmacro %}
+
 {% macro incremental_pre_hook(column) -%}
     {#- log what this build of the model does and keep it in build_state.incremental_runs; empty
         the partitions it rebuilds first (delete+insert alone keeps a partition that has no rows
-        any more), or every row when an existing table is rebuilt whole without a plan -#}
+        any more, and so does Spark's insert_overwrite), or every row when an existing table is
+        rebuilt whole without a plan -#}
     {%- if execute -%}
         {%- set plan = incremental_plan(this.identifier) -%}
         {%- set periods = [] if plan.full else plan.periods -%}
@@ -61,19 +77,53 @@
                    ~ (': ' ~ (partitions[:12] | join(', ')) ~ (' ...' if partitions | length > 12 else '') if partitions else ''),
                    info=true) }}
         {%- endif -%}
-        create schema if not exists build_state;
-        create table if not exists build_state.incremental_runs (
-            invocation_id varchar, model varchar, started_at timestamp, mode varchar, reason varchar,
-            periods varchar
-        );
-        insert into build_state.incremental_runs values (
-            '{{ invocation_id }}', '{{ this.identifier }}', current_timestamp::timestamp,
-            '{{ "full" if plan.full else "incremental" }}', '{{ (plan.reason or "") | replace("'", "''") if plan.full else "" }}',
-            '{{ periods | join(",") }}'
-        );
-        {% if is_incremental() -%}
-            delete from {{ this }} where {{ changed_filter(column, periods=none if plan.full else periods) }};
-        {%- endif %}
+        {{ adapter.dispatch('incremental_pre_hook_sql')(plan, periods, column) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__incremental_pre_hook_sql(plan, periods, column) -%}
+    create schema if not exists build_state;
+    create table if not exists build_state.incremental_runs (
+        invocation_id string, model string, started_at timestamp, mode string, reason string,
+        periods string
+    );
+    insert into build_state.incremental_runs values (
+        '{{ invocation_id }}', '{{ this.identifier }}', current_timestamp::timestamp,
+        '{{ "full" if plan.full else "incremental" }}', '{{ (plan.reason or "") | replace("'", "''") if plan.full else "" }}',
+        '{{ periods | join(",") }}'
+    );
+    {% if is_incremental() -%}
+        delete from {{ this }} where {{ changed_filter(column, periods=none if plan.full else periods) }};
+    {%- endif %}
+{%- endmacro %}
+
+{% macro default__incremental_pre_hook_sql(plan, periods, column) -%}
+    {#- one statement per call (Spark runs one at a time), and nothing left for dbt to run. Spark
+        reads '' inside a literal as two literals, so text is escaped with a backslash -#}
+    {%- set reason = (plan.reason or "") | replace("\\", "\\\\") | replace("'", "\\'") if plan.full else "" -%}
+    {%- do run_query('create schema if not exists build_state') -%}
+    {%- do run_query(
+        'create table if not exists build_state.incremental_runs (invocation_id string, model string, '
+        ~ 'started_at timestamp, mode string, reason string, periods string) using parquet'
+    ) -%}
+    {%- do run_query(
+        "insert into build_state.incremental_runs values ('" ~ invocation_id ~ "', '" ~ this.identifier
+        ~ "', current_timestamp(), '" ~ ("full" if plan.full else "incremental") ~ "', '" ~ reason
+        ~ "', '" ~ (periods | join(",")) ~ "')"
+    ) -%}
+    {%- if is_incremental() -%}
+        {%- if plan.full -%}
+            {%- do run_query('truncate table ' ~ this) -%}
+        {%- elif periods -%}
+            {%- set values = periods | map('truncate', 4, true, '') | unique | sort | list if column == 'year'
+                             else periods | map('string') | list -%}
+            {%- set drops = [] -%}
+            {%- for value in values -%}
+                {%- do drops.append('partition (' ~ column ~ ' = '
+                                    ~ (value if column == 'year' else "date '" ~ value ~ "'") ~ ')') -%}
+            {%- endfor -%}
+            {%- do run_query('alter table ' ~ this ~ ' drop if exists ' ~ drops | join(', ')) -%}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

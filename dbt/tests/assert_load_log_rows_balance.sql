@@ -5,9 +5,7 @@ with
 loads as (
     select
         *,
-        coalesce(
-            list_sum(map_values(cast(cast(out_of_scope_reasons as json) as map (varchar, bigint)))), 0
-        ) as rows_by_reason
+        {{ json_map_sum('out_of_scope_reasons') }} as rows_by_reason
     from {{ ref('load_log') }}
 )
 

@@ -49,8 +49,8 @@ route_rates as (
 hs6_rates as (
     select
         'hs6' as rate_level,
-        cast(null as varchar) as exporter_iso3,
-        cast(null as varchar) as importer_iso3,
+        cast(null as string) as exporter_iso3,
+        cast(null as string) as importer_iso3,
         hs6,
         freq_family,
         median(ratio) as rate,
@@ -67,11 +67,11 @@ rates as (
 )
 
 select
-    cast(rate_level as varchar) as rate_level,
-    cast(exporter_iso3 as varchar) as exporter_iso3,
-    cast(importer_iso3 as varchar) as importer_iso3,
-    cast(hs6 as varchar) as hs6,
-    cast(freq_family as varchar) as freq_family,
+    cast(rate_level as string) as rate_level,
+    cast(exporter_iso3 as string) as exporter_iso3,
+    cast(importer_iso3 as string) as importer_iso3,
+    cast(hs6 as string) as hs6,
+    cast(freq_family as string) as freq_family,
     cast(rate as double) as rate,
     cast(pairs as bigint) as pairs
 from rates

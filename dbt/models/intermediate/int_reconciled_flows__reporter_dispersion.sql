@@ -59,8 +59,8 @@ dispersion as (
 )
 
 select
-    cast(reporter_role as varchar) as reporter_role,
-    cast(iso3 as varchar) as iso3,
+    cast(reporter_role as string) as reporter_role,
+    cast(iso3 as string) as iso3,
     cast(greatest(mean_squared, {{ var('reconcile_var_floor') }}) as double) as dispersion,
     cast(pairs as bigint) as pairs
 from dispersion

@@ -36,7 +36,7 @@ choices as (
         freq_family,
         year,
         selection_period,
-        min(cast({{ source_rank }} as varchar) || source) as choice
+        min(cast({{ source_rank }} as string) || source) as choice
     from {{ ref('int_trade_flows__periods') }}
     group by
         reporter_iso3,

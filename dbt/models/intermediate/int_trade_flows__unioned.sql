@@ -2,24 +2,12 @@
 -- and year (never by code alone). Sources stay side by side here; marts pick one per figure.
 with
 
-comtrade as (
-    select * from {{ ref('int_trade_flows__comtrade') }}
-),
-
-census as (
-    select * from {{ ref('int_trade_flows__census') }}
-),
-
-gacc as (
-    select * from {{ ref('int_trade_flows__gacc') }}
-),
-
 flows as (
-    select * from comtrade
-    union all by name
-    select * from census
-    union all by name
-    select * from gacc
+    {{ union_all_by_name([
+        ref('int_trade_flows__comtrade'),
+        ref('int_trade_flows__census'),
+        ref('int_trade_flows__gacc'),
+    ]) }}
 ),
 
 products as (

@@ -23,6 +23,6 @@ ranked as (
     from {{ ref('stg_usgs__statistics') }} as statistics
 )
 
-select * exclude (revision_rank)
+select {{ star_except(['revision_rank']) }}
 from ranked
 where revision_rank = 1

@@ -7,13 +7,13 @@ elements as (
 
 final as (
     select
-        cast(symbol as varchar) as element,
-        cast(name as varchar) as name,
+        cast(symbol as string) as element,
+        cast(name as string) as name,
         cast(atomic_number as integer) as atomic_number,
-        cast(ree_group as varchar) as ree_group,
-        cast(oxide_formula as varchar) as oxide_formula,
+        cast(ree_group as string) as ree_group,
+        cast(oxide_formula as string) as oxide_formula,
         cast(oxide_element_fraction as double) as oxide_element_fraction,
-        cast(source_note as varchar) as source_note
+        cast(source_note as string) as source_note
     from elements
     union all
     select
@@ -21,7 +21,7 @@ final as (
         'rare earths, not assigned to an element' as name,
         cast(null as integer) as atomic_number,
         'mixed' as ree_group,
-        cast(null as varchar) as oxide_formula,
+        cast(null as string) as oxide_formula,
         cast(null as double) as oxide_element_fraction,
         'flows of mixed lines (allocation = unassigned)' as source_note
 )

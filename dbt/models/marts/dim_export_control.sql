@@ -15,34 +15,34 @@ as_of as (
 
 final as (
     select
-        cast(controls.regime_id || '|' || coalesce(controls.element, '') as varchar) as regime_element_id,
-        cast(controls.regime_id as varchar) as regime_id,
-        cast(controls.element as varchar) as element,
+        cast(controls.regime_id || '|' || coalesce(controls.element, '') as string) as regime_element_id,
+        cast(controls.regime_id as string) as regime_id,
+        cast(controls.element as string) as element,
         cast(controls.announced_date as date) as announced_date,
         cast(controls.effective_date as date) as effective_date,
         cast(controls.suspended_from as date) as suspended_from,
         cast(controls.suspended_until as date) as suspended_until,
-        cast(controls.scope as varchar) as scope,
-        cast(controls.product_scope as varchar) as product_scope,
-        cast(controls.status_note as varchar) as status_note,
-        cast(controls.source_note as varchar) as source_note,
+        cast(controls.scope as string) as scope,
+        cast(controls.product_scope as string) as product_scope,
+        cast(controls.status_note as string) as status_note,
+        cast(controls.source_note as string) as source_note,
         cast({{ as_of_date() }} as date) as as_of_date,
         cast(
             coalesce(
                 as_of.status,
                 case when {{ as_of_date() }} < controls.announced_date then 'not_yet_announced' end
-            ) as varchar
+            ) as string
         ) as status_as_of,
         cast(
             coalesce(
                 as_of.status_label,
                 case when {{ as_of_date() }} < controls.announced_date then 'not yet announced' end
-            ) as varchar
+            ) as string
         ) as status_label_as_of,
         cast(as_of.valid_from as date) as status_valid_from,
         cast(as_of.valid_to as date) as status_valid_to,
-        cast(as_of.status_note as varchar) as status_note_as_of,
-        cast(as_of.source_note as varchar) as status_source_note
+        cast(as_of.status_note as string) as status_note_as_of,
+        cast(as_of.source_note as string) as status_source_note
     from controls
     left join as_of
         on

@@ -9,12 +9,12 @@ statuses as (
 
 final as (
     select
-        cast(regime_id || '|' || coalesce(element, '') || '|' || cast(valid_from as varchar) as varchar)
+        cast(regime_id || '|' || coalesce(element, '') || '|' || cast(valid_from as string) as string)
             as status_interval_id,
-        cast(regime_id || '|' || coalesce(element, '') as varchar) as regime_element_id,
-        cast(regime_id as varchar) as regime_id,
-        cast(element as varchar) as element,
-        cast(status as varchar) as status,
+        cast(regime_id || '|' || coalesce(element, '') as string) as regime_element_id,
+        cast(regime_id as string) as regime_id,
+        cast(element as string) as element,
+        cast(status as string) as status,
         cast(
             case status
                 when 'announced_not_effective' then 'announced, not yet in effect'
@@ -22,12 +22,12 @@ final as (
                 when 'suspended' then 'suspended'
                 when 'expired_status_unconfirmed'
                     then 'suspension expired; status after expiry unconfirmed'
-            end as varchar
+            end as string
         ) as status_label,
         cast(valid_from as date) as valid_from,
         cast(valid_to as date) as valid_to,
-        cast(status_note as varchar) as status_note,
-        cast(source_note as varchar) as source_note,
+        cast(status_note as string) as status_note,
+        cast(source_note as string) as source_note,
         cast({{ as_of_date() }} as date) as as_of_date,
         cast(
             valid_from <= {{ as_of_date() }}

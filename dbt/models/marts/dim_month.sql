@@ -56,7 +56,7 @@ final as (
         cast(calendar_month as integer) as month,
         cast(floor((calendar_month - 1) / 3.0) + 1 as integer) as quarter,
         cast(
-            cast(calendar_year as varchar) || '-' || lpad(cast(calendar_month as varchar), 2, '0') as varchar
+            cast(calendar_year as string) || '-' || lpad(cast(calendar_month as string), 2, '0') as string
         ) as month_label
     from calendar
 )

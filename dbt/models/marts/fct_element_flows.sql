@@ -8,10 +8,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
         on_schema_change='fail',
-        pre_hook="{{ incremental_pre_hook('period_start') }}"
+        pre_hook="{{ incremental_pre_hook('period_start') }}",
+        **partition_config('period_start')
     )
 }}
 with
@@ -229,51 +228,56 @@ allocated as (
 
 -- controlled: true when a control of the element was in force on period_start; NULL (unknown)
 -- when none was but a suspension of one had expired with no source on what followed; else false
+-- the (element, period_start) pairs with a control: in force, or a suspension expired with no
+-- source on what followed (a join, not a correlated exists: Spark 4.3's planner fails on that)
+control_states as (
+    select
+        allocated_periods.element,
+        allocated_periods.period_start,
+        max(case when controls.status = 'in_force' then 1 else 0 end) as in_force,
+        max(case when controls.status = 'expired_status_unconfirmed' then 1 else 0 end) as unconfirmed
+    from (select distinct allocated.element, allocated.period_start from allocated) as allocated_periods
+    inner join controls
+        on
+            allocated_periods.element = controls.element
+            and controls.valid_from <= allocated_periods.period_start
+            and (controls.valid_to is null or allocated_periods.period_start < controls.valid_to)
+    group by allocated_periods.element, allocated_periods.period_start
+),
+
 with_controls as (
     select
         allocated.*,
         case
-            when exists (
-                select 1
-                from controls
-                where
-                    controls.element = allocated.element
-                    and controls.status = 'in_force'
-                    and controls.valid_from <= allocated.period_start
-                    and (controls.valid_to is null or allocated.period_start < controls.valid_to)
-            ) then true
-            when exists (
-                select 1
-                from controls
-                where
-                    controls.element = allocated.element
-                    and controls.status = 'expired_status_unconfirmed'
-                    and controls.valid_from <= allocated.period_start
-                    and (controls.valid_to is null or allocated.period_start < controls.valid_to)
-            ) then null
+            when control_states.in_force = 1 then true
+            when control_states.unconfirmed = 1 then null
             else false
         end as controlled
     from allocated
+    left join control_states
+        on
+            allocated.element = control_states.element
+            and allocated.period_start = control_states.period_start
 ),
 
 final as (
     select
-        cast(source as varchar) as source,
-        cast(reporter_iso3 as varchar) as reporter_iso3,
-        cast(partner_iso3 as varchar) as partner_iso3,
-        cast(flow as varchar) as flow,
-        cast(freq as varchar) as freq,
+        cast(source as string) as source,
+        cast(reporter_iso3 as string) as reporter_iso3,
+        cast(partner_iso3 as string) as partner_iso3,
+        cast(flow as string) as flow,
+        cast(freq as string) as freq,
         cast(period_start as date) as period_start,
         cast(year as integer) as year,
         cast(month as integer) as month,
-        cast(product_code as varchar) as product_code,
-        cast(hs6 as varchar) as hs6,
-        cast(stage as varchar) as stage,
-        cast(element as varchar) as element,
+        cast(product_code as string) as product_code,
+        cast(hs6 as string) as hs6,
+        cast(stage as string) as stage,
+        cast(element as string) as element,
         cast(element_kg as double) as element_kg,
         cast(reo_kg as double) as reo_kg,
         cast(allocated_value_usd as double) as value_usd,
-        cast(allocation as varchar) as allocation,
+        cast(allocation as string) as allocation,
         cast(controlled as boolean) as controlled
     from with_controls
 )

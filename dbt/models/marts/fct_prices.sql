@@ -55,14 +55,14 @@ priced as (
 final as (
     select
         cast(price_date as date) as price_date,
-        cast(price_source as varchar) as source,
-        cast(product as varchar) as product,
-        cast(element as varchar) as element,
-        cast(form as varchar) as form,
-        cast(purity as varchar) as purity,
-        cast(basis as varchar) as basis,
-        cast(currency as varchar) as currency,
-        cast(unit as varchar) as unit,
+        cast(price_source as string) as source,
+        cast(product as string) as product,
+        cast(element as string) as element,
+        cast(form as string) as form,
+        cast(purity as string) as purity,
+        cast(basis as string) as basis,
+        cast(currency as string) as currency,
+        cast(unit as string) as unit,
         cast(price_low as double) as price_low,
         cast(price_high as double) as price_high,
         cast((price_low + price_high) / 2 as double) as price_mid,
@@ -79,7 +79,7 @@ final as (
                 when fx_rate_date is null then 'missing'
                 when fx_rate_date = price_date then 'same_day'
                 else 'latest_earlier'
-            end as varchar
+            end as string
         ) as fx_rule
     from priced
 )

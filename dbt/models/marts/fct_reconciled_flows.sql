@@ -20,10 +20,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='year',
         on_schema_change='fail',
-        pre_hook="{{ incremental_pre_hook('year') }}"
+        pre_hook="{{ incremental_pre_hook('year') }}",
+        **partition_config('year')
     )
 }}
 with
@@ -112,14 +111,14 @@ combined as (
 
 final as (
     select
-        cast(exporter_iso3 as varchar) as exporter_iso3,
-        cast(importer_iso3 as varchar) as importer_iso3,
-        cast(hs6 as varchar) as hs6,
-        cast(freq as varchar) as freq,
+        cast(exporter_iso3 as string) as exporter_iso3,
+        cast(importer_iso3 as string) as importer_iso3,
+        cast(hs6 as string) as hs6,
+        cast(freq as string) as freq,
         cast(period_start as date) as period_start,
         cast(year as integer) as year,
         cast(month as integer) as month,
-        cast(declared_by as varchar) as declared_by,
+        cast(declared_by as string) as declared_by,
         cast(reconciled_value_usd as double) as reconciled_value_usd,
         cast(reconciled_kg as double) as reconciled_kg,
         cast(export_value_usd as double) as export_value_usd,
@@ -127,12 +126,12 @@ final as (
         cast(export_kg as double) as export_kg,
         cast(import_kg as double) as import_kg,
         cast(cif_fob_rate as double) as cif_fob_rate,
-        cast(cif_fob_rate_basis as varchar) as cif_fob_rate_basis,
+        cast(cif_fob_rate_basis as string) as cif_fob_rate_basis,
         cast(exporter_weight as double) as exporter_weight,
         cast(1 - exporter_weight as double) as importer_weight,
-        cast(export_source as varchar) as export_source,
-        cast(import_source as varchar) as import_source,
-        cast('{{ var("reconcile_method_version") }}' as varchar) as method_version
+        cast(export_source as string) as export_source,
+        cast(import_source as string) as import_source,
+        cast('{{ var("reconcile_method_version") }}' as string) as method_version
     from combined
 )
 

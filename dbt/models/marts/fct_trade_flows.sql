@@ -5,10 +5,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
         on_schema_change='fail',
-        pre_hook="{{ incremental_pre_hook('period_start') }}"
+        pre_hook="{{ incremental_pre_hook('period_start') }}",
+        **partition_config('period_start')
     )
 }}
 with
@@ -22,23 +21,23 @@ flows as (
 
 final as (
     select
-        cast(source as varchar) as source,
-        cast(reporter_iso3 as varchar) as reporter_iso3,
-        cast(partner_iso3 as varchar) as partner_iso3,
-        cast(flow as varchar) as flow,
-        cast(freq as varchar) as freq,
+        cast(source as string) as source,
+        cast(reporter_iso3 as string) as reporter_iso3,
+        cast(partner_iso3 as string) as partner_iso3,
+        cast(flow as string) as flow,
+        cast(freq as string) as freq,
         cast(period_start as date) as period_start,
         cast(year as integer) as year,
         cast(month as integer) as month,
-        cast(product_code as varchar) as product_code,
-        cast(hs6 as varchar) as hs6,
-        cast(stage as varchar) as stage,
+        cast(product_code as string) as product_code,
+        cast(hs6 as string) as hs6,
+        cast(stage as string) as stage,
         cast(net_weight_kg as double) as net_weight_kg,
         cast(quantity as double) as quantity,
-        cast(quantity_unit as varchar) as quantity_unit,
+        cast(quantity_unit as string) as quantity_unit,
         cast(value_usd as double) as value_usd,
-        cast(value_basis as varchar) as value_basis,
-        cast(load_id as varchar) as load_id
+        cast(value_basis as string) as value_basis,
+        cast(load_id as string) as load_id
     from flows
 )
 

@@ -99,7 +99,7 @@ world_rows as (
 all_rows as (
     select
         country_rows.*,
-        cast(null as varchar) as world_basis
+        cast(null as string) as world_basis
     from country_rows
     union all
     select
@@ -178,14 +178,14 @@ compared as (
 final as (
     select
         cast(period_start as date) as period_start,
-        cast(freq as varchar) as freq,
+        cast(freq as string) as freq,
         cast(year as integer) as year,
         cast(month as integer) as month,
-        cast(stage as varchar) as stage,
-        cast(series as varchar) as series,
-        cast(partner_iso3 as varchar) as partner_iso3,
-        cast(source as varchar) as source,
-        cast(world_basis as varchar) as world_basis,
+        cast(stage as string) as stage,
+        cast(series as string) as series,
+        cast(partner_iso3 as string) as partner_iso3,
+        cast(source as string) as source,
+        cast(world_basis as string) as world_basis,
         cast(net_weight_kg as double) as net_weight_kg,
         cast(value_usd as double) as value_usd,
         cast(

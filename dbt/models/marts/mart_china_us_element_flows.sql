@@ -117,8 +117,8 @@ monthly as (
 
 final as (
     select
-        cast(element_group as varchar) as element_group,
-        cast(freq as varchar) as freq,
+        cast(element_group as string) as element_group,
+        cast(freq as string) as freq,
         cast(period_start as date) as period_start,
         cast(year(period_start) as integer) as year,
         cast(month(period_start) as integer) as month,

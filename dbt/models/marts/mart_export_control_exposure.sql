@@ -81,13 +81,13 @@ exposed as (
 
 final as (
     select
-        cast(regime_id as varchar) as regime_id,
-        cast(element as varchar) as element,
+        cast(regime_id as string) as regime_id,
+        cast(element as string) as element,
         cast(period_start as date) as period_start,
-        cast(freq as varchar) as freq,
-        cast(reporter_iso3 as varchar) as reporter_iso3,
-        cast(partner_iso3 as varchar) as partner_iso3,
-        cast(source as varchar) as source,
+        cast(freq as string) as freq,
+        cast(reporter_iso3 as string) as reporter_iso3,
+        cast(partner_iso3 as string) as partner_iso3,
+        cast(source as string) as source,
         cast(element_kg as double) as element_kg,
         cast(reo_kg as double) as reo_kg,
         cast(value_usd as double) as value_usd,
@@ -98,8 +98,8 @@ final as (
                 when months_from_effective between -6 and -1 then 'before'
                 when months_from_effective between 0 and 5 then 'after'
                 else 'outside'
-            end as varchar
-        ) as "window",
+            end as string
+        ) as {{ adapter.quote('window') }},
         cast(
             case
                 when status_on_period_start = 'in_force' then true
@@ -107,7 +107,7 @@ final as (
                 else false
             end as boolean
         ) as in_force,
-        cast(status_on_period_start as varchar) as status_on_period_start,
+        cast(status_on_period_start as string) as status_on_period_start,
         cast(suspended_until as date) as suspended_until,
         cast(
             case

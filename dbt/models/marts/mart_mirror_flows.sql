@@ -12,10 +12,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='year',
         on_schema_change='fail',
-        pre_hook="{{ incremental_pre_hook('year') }}"
+        pre_hook="{{ incremental_pre_hook('year') }}",
+        **partition_config('year')
     )
 }}
 -- The rows come from fct_trade_flows through the views int_trade_flows__periods and __preferred;
@@ -160,10 +159,10 @@ mirrored as (
 
 final as (
     select
-        cast(exporter_iso3 as varchar) as exporter_iso3,
-        cast(importer_iso3 as varchar) as importer_iso3,
-        cast(hs6 as varchar) as hs6,
-        cast(freq as varchar) as freq,
+        cast(exporter_iso3 as string) as exporter_iso3,
+        cast(importer_iso3 as string) as importer_iso3,
+        cast(hs6 as string) as hs6,
+        cast(freq as string) as freq,
         cast(period_start as date) as period_start,
         cast(year as integer) as year,
         cast(month as integer) as month,
@@ -178,8 +177,8 @@ final as (
                 else import_value_usd / export_value_usd
             end as double
         ) as cif_fob_ratio,
-        cast(export_source as varchar) as export_source,
-        cast(import_source as varchar) as import_source
+        cast(export_source as string) as export_source,
+        cast(import_source as string) as import_source
     from mirrored
 )
 

@@ -124,15 +124,15 @@ year_bases as (
 
 final as (
     select
-        cast(concentration.source as varchar) as source,
-        cast(concentration.importer_iso3 as varchar) as importer_iso3,
-        cast(concentration.hs6 as varchar) as hs6,
+        cast(concentration.source as string) as source,
+        cast(concentration.importer_iso3 as string) as importer_iso3,
+        cast(concentration.hs6 as string) as hs6,
         cast(concentration.year as integer) as year,
-        cast(year_bases.year_basis as varchar) as year_basis,
+        cast(year_bases.year_basis as string) as year_basis,
         cast(concentration.total_import_value_usd as double) as total_import_value_usd,
         cast(concentration.hhi as double) as hhi,
         cast(10000.0 / concentration.hhi as double) as effective_suppliers,
-        cast(concentration.top1_partner_iso3 as varchar) as top1_partner_iso3,
+        cast(concentration.top1_partner_iso3 as string) as top1_partner_iso3,
         cast(concentration.top1_share as double) as top1_share,
         cast(concentration.top3_share as double) as top3_share,
         cast(concentration.supplier_count as bigint) as supplier_count,

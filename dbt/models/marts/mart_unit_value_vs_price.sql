@@ -153,19 +153,19 @@ priced as (
 
 final as (
     select
-        cast(source as varchar) as source,
-        cast(reporter_iso3 as varchar) as reporter_iso3,
-        cast(partner_iso3 as varchar) as partner_iso3,
-        cast(flow as varchar) as flow,
-        cast(freq as varchar) as freq,
+        cast(source as string) as source,
+        cast(reporter_iso3 as string) as reporter_iso3,
+        cast(partner_iso3 as string) as partner_iso3,
+        cast(flow as string) as flow,
+        cast(freq as string) as freq,
         cast(period_start as date) as period_start,
-        cast(product_code as varchar) as product_code,
-        cast(element as varchar) as element,
-        cast(form as varchar) as form,
+        cast(product_code as string) as product_code,
+        cast(element as string) as element,
+        cast(form as string) as form,
         cast(net_weight_kg as double) as net_weight_kg,
         cast(value_usd as double) as value_usd,
         cast(unit_value_usd_per_kg as double) as unit_value_usd_per_kg,
-        cast(price_basis as varchar) as price_basis,
+        cast(price_basis as string) as price_basis,
         cast(benchmark_usd_per_kg as double) as benchmark_usd_per_kg,
         cast(price_observations as bigint) as price_observations,
         cast(

@@ -65,13 +65,13 @@ counted as (
 
 final as (
     select
-        cast(regime_id as varchar) as regime_id,
-        cast(elements as varchar) as elements,
+        cast(regime_id as string) as regime_id,
+        cast(elements as string) as elements,
         cast(suspended_until as date) as suspended_until,
         cast(days_until as integer) as days_until,
-        cast(case when days_until > 0 then 'upcoming' else 'expired' end as varchar) as expiry_state,
+        cast(case when days_until > 0 then 'upcoming' else 'expired' end as string) as expiry_state,
         cast(case when days_until <= 0 then -days_until end as integer) as days_since_expiry,
-        cast(status_as_of as varchar) as status_as_of,
+        cast(status_as_of as string) as status_as_of,
         cast(as_of_date as date) as as_of_date
     from counted
     where days_until between -{{ window }} and {{ window }}

@@ -82,13 +82,13 @@ customs_years as (
 
 select
     cast(usgs_latest.year as integer) as year,
-    cast(usgs_latest.form as varchar) as form,
+    cast(usgs_latest.form as string) as form,
     cast(usgs_latest.mcs_edition as integer) as usgs_mcs_edition,
-    cast(usgs_latest.statistic_detail as varchar) as usgs_statistic_detail,
-    cast(usgs_latest.value_flag as varchar) as usgs_value_flag,
+    cast(usgs_latest.statistic_detail as string) as usgs_statistic_detail,
+    cast(usgs_latest.value_flag as string) as usgs_value_flag,
     cast(usgs_latest.value as double) as usgs_t,
-    cast(customs_years.source as varchar) as customs_source,
-    cast(customs_years.freq as varchar) as customs_freq,
+    cast(customs_years.source as string) as customs_source,
+    cast(customs_years.freq as string) as customs_freq,
     cast(customs_years.months as integer) as customs_months,
     cast(customs_years.net_weight_kg / 1000.0 as double) as customs_t,
     cast(customs_years.value_usd as double) as customs_value_usd,

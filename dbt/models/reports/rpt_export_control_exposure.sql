@@ -19,15 +19,15 @@ world as (
 
 final as (
     select
-        cast(regime_id as varchar) as regime_id,
-        cast(element as varchar) as element,
-        cast(source as varchar) as source,
-        cast(reporter_iso3 as varchar) as reporter_iso3,
+        cast(regime_id as string) as regime_id,
+        cast(element as string) as element,
+        cast(source as string) as source,
+        cast(reporter_iso3 as string) as reporter_iso3,
         cast(period_start as date) as period_start,
-        cast(freq as varchar) as freq,
+        cast(freq as string) as freq,
         cast(effective_date as date) as effective_date,
         cast(months_from_effective as integer) as months_from_effective,
-        cast(world_basis as varchar) as world_basis,
+        cast(world_basis as string) as world_basis,
         cast(element_kg as double) as element_kg,
         cast(reo_kg as double) as reo_kg,
         cast(value_usd as double) as value_usd

@@ -81,15 +81,15 @@ points as (
 
 final as (
     select
-        cast(source as varchar) as source,
-        cast(reporter_iso3 as varchar) as reporter_iso3,
-        cast(flow as varchar) as flow,
-        cast(element as varchar) as element,
-        cast(form as varchar) as form,
-        cast(freq as varchar) as freq,
+        cast(source as string) as source,
+        cast(reporter_iso3 as string) as reporter_iso3,
+        cast(flow as string) as flow,
+        cast(element as string) as element,
+        cast(form as string) as form,
+        cast(freq as string) as freq,
         cast(period_start as date) as period_start,
-        cast(world_basis as varchar) as world_basis,
-        cast(price_bases as varchar) as price_bases,
+        cast(world_basis as string) as world_basis,
+        cast(price_bases as string) as price_bases,
         cast(tariff_lines as bigint) as tariff_lines,
         cast(net_weight_kg as double) as net_weight_kg,
         cast(value_usd as double) as value_usd,

@@ -1,0 +1,177 @@
+"""The Spark engine (`REE_ENGINE=spark`, README "Past one machine"): what the same dbt project
+needs around it to build on Spark over the same lake, and to publish the same serving file.
+
+- `lake_tables`: the lake's datasets with their columns, read from each `_schema.parquet`, for
+  the on-run-start macro that declares them as external tables (dbt/macros/lake_tables.sql).
+- `existing_tables`: the tables Spark's warehouse holds (for the incremental plan).
+- `copy_to_duckdb`: after a green build, Spark's marts and audit tables (Parquet folders) into
+  the DuckDB file publish reads, columns in contract order and types, with dbt's descriptions as
+  comments, so the serving file and BI do not depend on the engine.
+
+Pure functions over paths and the manifest; no Spark session here (dbt-spark starts its own).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dagster_project.settings import Lake
+
+PUBLISHED_SCHEMAS = ("marts", "audit")
+
+# polars types of the lake (sources' landing schemas, lineage, load log) to Spark SQL
+_SPARK_TYPES: dict[type[pl.DataType], str] = {
+    pl.String: "string",
+    pl.Int8: "tinyint",
+    pl.Int16: "smallint",
+    pl.Int32: "int",
+    pl.Int64: "bigint",
+    pl.Float32: "float",
+    pl.Float64: "double",
+    pl.Boolean: "boolean",
+    pl.Date: "date",
+}
+
+
+def spark_type(dtype: pl.DataType, *, where: str) -> str:
+    if isinstance(dtype, pl.Datetime):
+        # the lake writes timestamp[us] without a zone: Spark reads that as TIMESTAMP_NTZ
+        return "timestamp_ntz" if dtype.time_zone is None else "timestamp"
+    for kind, name in _SPARK_TYPES.items():
+        if isinstance(dtype, kind):
+            return name
+    raise ValueError(f"{where}: no Spark type for the lake column type {dtype}")
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def lake_tables(lake: Lake, sources: Iterable[str]) -> list[dict[str, str]]:
+    """One entry per dataset (`lake_<source>.records` and `.load_log`): its folder and its
+    columns as Spark DDL. A source that never landed has no schema file yet: it is left out,
+    and dbt then fails naming the missing table (ingest writes the schema files first)."""
+    tables = []
+    for source in sources:
+        for name, folder, schema_file in (
+            ("records", lake.raw_dir(source), lake.raw_schema_file(source)),
+            ("load_log", lake.load_log_dir(source), lake.load_log_schema_file(source)),
+        ):
+            if not schema_file.exists():
+                continue
+            if "'" in str(folder):
+                raise ValueError(f"{folder}: the lake path contains a single quote; choose a path without one")
+            schema = pl.read_parquet_schema(schema_file)
+            columns = ", ".join(
+                f"{_quoted(column)} {spark_type(dtype, where=f'{schema_file} column {column}')}"
+                for column, dtype in schema.items()
+            )
+            tables.append(
+                {"schema": f"lake_{source}", "name": name, "location": str(folder), "columns": columns}
+            )
+    return tables
+
+
+def lake_tables_env(lake: Lake, sources: Iterable[str]) -> dict[str, str]:
+    return {"REE_SPARK_LAKE_TABLES": json.dumps(lake_tables(lake, sources))}
+
+
+def table_folder(spark_warehouse: Path, schema: str, table: str) -> Path:
+    """Where Spark keeps a managed table of the Hive catalog (`<schema>.db/<table>`)."""
+    return spark_warehouse / f"{schema}.db" / table
+
+
+def existing_tables(spark_warehouse: Path) -> set[tuple[str, str]]:
+    """(schema, table) of every managed table folder in Spark's warehouse."""
+    if not spark_warehouse.exists():
+        return set()
+    return {
+        (schema_dir.name.removesuffix(".db"), table_dir.name)
+        for schema_dir in spark_warehouse.glob("*.db")
+        for table_dir in schema_dir.iterdir()
+        if table_dir.is_dir()
+    }
+
+
+def published_models(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The models publish serves (tables in the marts and audit schemas), by schema and name."""
+    nodes = [
+        node
+        for node in manifest["nodes"].values()
+        if node.get("resource_type") == "model"
+        and node.get("schema") in PUBLISHED_SCHEMAS
+        and node.get("config", {}).get("materialized") in ("table", "incremental")
+    ]
+    return sorted(nodes, key=lambda node: (node["schema"], node.get("alias") or node["name"]))
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _duckdb_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_path: Path) -> dict[str, int]:
+    """Replace the marts and audit schemas of `duckdb_path` by Spark's tables of the same names,
+    in one transaction (the file keeps its other schemas: the incremental ledger). Columns come
+    in the order and with the types of each model's contract; partition folders (Spark puts the
+    partition column last, as a folder name) are read back as columns. Returns rows per table."""
+    import duckdb
+
+    models = published_models(manifest)
+    if not models:
+        raise ValueError("the dbt manifest has no marts or audit tables to copy")
+    duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, int] = {}
+    con = duckdb.connect(str(duckdb_path))
+    try:
+        con.execute("begin")
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"drop schema if exists {schema} cascade")
+            con.execute(f"create schema {schema}")
+        for node in models:
+            schema, table = node["schema"], node.get("alias") or node["name"]
+            columns = node.get("columns") or {}
+            untyped = [name for name, column in columns.items() if not column.get("data_type")]
+            if not columns or untyped:
+                raise ValueError(
+                    f"model {node['name']}: publish from Spark needs every column typed in its contract "
+                    f"({'no columns' if not columns else 'untyped: ' + ', '.join(untyped)})"
+                )
+            folder = table_folder(spark_warehouse, schema, table)
+            if not folder.is_dir():
+                raise FileNotFoundError(f"{folder}: Spark has no table {schema}.{table}; did its dbt build run?")
+            name = f"{schema}.{_duckdb_identifier(table)}"
+            definitions = ", ".join(
+                f"{_duckdb_identifier(column)} {spec['data_type']}" for column, spec in columns.items()
+            )
+            con.execute(f"create table {name} ({definitions})")
+            if any(folder.rglob("*.parquet")):
+                selected = ", ".join(
+                    f"cast({_duckdb_identifier(column)} as {spec['data_type']})" for column, spec in columns.items()
+                )
+                pattern = _sql_literal(str(folder / "**" / "*.parquet"))
+                con.execute(
+                    f"insert into {name} select {selected} "  # noqa: S608 (names from the manifest, quoted)
+                    f"from read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
+                )
+            if node.get("description"):
+                con.execute(f"comment on table {name} is {_sql_literal(node['description'].strip())}")
+            for column, spec in columns.items():
+                if spec.get("description"):
+                    con.execute(
+                        f"comment on column {name}.{_duckdb_identifier(column)} is "
+                        f"{_sql_literal(spec['description'].strip())}"
+                    )
+            rows[f"{schema}.{table}"] = con.execute(f"select count(*) from {name}").fetchone()[0]  # noqa: S608
+        con.execute("commit")
+    finally:
+        con.close()
+    return rows
