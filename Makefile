@@ -51,8 +51,11 @@ run: setup
 	$(BIN)/python -m dagster_project.run
 
 # The same job with the warehouse built on Spark (local mode), published to the same serving file.
-run-spark: setup-spark
+run-spark: setup-spark dbt/target-spark/manifest.json
 	REE_ENGINE=spark $(BIN)/python -m dagster_project.run
+
+dbt/target-spark/manifest.json: $(BIN)/.installed $(DBT_FILES)
+	REE_ENGINE=spark $(BIN)/python -m dagster_project.warehouse.prepare
 
 # Two pytest workers (pytest-xdist): the suite is dominated by dbt builds and Dagster runs, one
 # core each. Fast tests are grouped by file (a file's module fixtures are built once); the slow

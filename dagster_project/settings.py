@@ -118,6 +118,22 @@ class Settings:
         return self.data_dir / "spark"
 
     @property
+    def spark_warehouse(self) -> Path:
+        """Spark's managed tables (`<schema>.db/<table>/`, Parquet), dbt's marts on Spark."""
+        return self.spark_dir / "spark-warehouse"
+
+    @property
+    def dbt_target(self) -> str:
+        """The output of dbt/profiles.yml this engine builds with (`REE_DBT_TARGET`)."""
+        return "spark" if self.engine == "spark" else "local"
+
+    @property
+    def dbt_target_path(self) -> str:
+        """dbt's target folder in the project: one per engine, since the manifests differ (the
+        incremental configs are the engine's), and the incremental plan is made on it."""
+        return "target-spark" if self.engine == "spark" else "target"
+
+    @property
     def serving_dir(self) -> Path:
         return self.data_dir / "serving"
 
@@ -135,11 +151,13 @@ class Settings:
             "REE_DATA_DIR": str(self.data_dir),
             "REE_LAKE_DIR": str(self.lake_dir),
             "REE_WAREHOUSE_PATH": str(self.warehouse_path),
+            "REE_DBT_TARGET": self.dbt_target,
         }
         if self.engine == "spark":
             env |= {
-                "REE_SPARK_WAREHOUSE": str(self.spark_dir / "spark-warehouse"),
+                "REE_SPARK_WAREHOUSE": str(self.spark_warehouse),
                 "REE_SPARK_METASTORE": str(self.spark_dir / "metastore_db"),
+                "REE_SPARK_LOG4J": str(REPO_ROOT / "deploy" / "spark-log4j2.properties"),
                 "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
             }
         return env

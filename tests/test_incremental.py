@@ -130,7 +130,7 @@ def china_exports(warehouse: Warehouse, period: str) -> dict[tuple[str, str], fl
 def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("incremental")
     project = root / "dbt"
-    shutil.copytree(REPO / "dbt", project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    shutil.copytree(REPO / "dbt", project, ignore=shutil.ignore_patterns("target*", "logs", ".user.yml"))
     inbox, lake = root / "inbox", root / "data" / "lake"
     shutil.copytree(SAMPLES, inbox, ignore=shutil.ignore_patterns("README.md"))
     main = Warehouse(project, lake, root / "data" / "warehouse.duckdb")

@@ -553,3 +553,44 @@ def test_reconciliation_parameters_are_re_estimated_monthly_and_rebuild_what_rea
     ] == (inc.CODE_CHANGED)
     with pytest.raises(ValueError, match="REE_RECONCILE_REFRESH='weekly'"):
         inc.refresh_token(environ={inc.REFRESH_ENV: "weekly"})
+
+
+def test_on_spark_nothing_is_renamed_and_a_changed_model_makes_the_build_a_full_refresh(tmp_path):
+    """Spark (engine_tables): the tables are Spark's, the ledger stays in the DuckDB file; a whole
+    rebuild that may change columns cannot rename aside, so the build becomes --full-refresh."""
+    m = manifest()
+    for name in MODELS:  # on Spark the manifest carries partition_by, not unique_key
+        config = m["nodes"][f"model.p.{name}"]["config"]
+        config["partition_by"], config["unique_key"] = [config["unique_key"]], None
+    warehouse, target = tmp_path / "warehouse.duckdb", tmp_path / "target"
+    target.mkdir()
+    (target / "run_results.json").write_text(json.dumps(ALL_GREEN))
+    (target / "manifest.json").write_text(json.dumps(m))
+    logs = tmp_path / "lake" / "audit" / "load_log"
+    _load_log(logs, "comtrade", [_row("comtrade-1", "landed", "2025-11")])
+    spark_tables = {("marts", name) for name in MODELS}
+
+    # Spark has no tables yet: full builds, no --full-refresh needed
+    plan = inc.begin(warehouse, m, logs, variables=VARIABLES, engine_tables=set())
+    assert {p.reason for p in plan.models.values()} == {inc.NO_TABLE}
+    assert not plan.full_refresh and plan.renamed == ()
+    assert inc.finish(warehouse, plan, target, succeeded=True, variables=VARIABLES)
+    assert _tables(warehouse) == {"incremental_models", "incremental_loads"}
+
+    # a new month: incremental, by the partition column
+    _load_log(logs, "comtrade", [_row("comtrade-2", "landed", "2026-01")])
+    plan = inc.begin(warehouse, m, logs, variables=VARIABLES, engine_tables=spark_tables)
+    assert modes(plan) == dict.fromkeys(MODELS, ["2026-01-01"])
+    assert plan.models["mirror"].column == "year" and not plan.full_refresh
+
+    # a changed model: the whole build is --full-refresh, planned as one
+    changed = copy.deepcopy(m)
+    changed["nodes"]["model.p.mirror"]["checksum"]["checksum"] = "c2"
+    plan = inc.begin(warehouse, changed, logs, variables=VARIABLES, engine_tables=spark_tables)
+    assert plan.full_refresh and plan.renamed == ()
+    assert {p.reason for p in plan.models.values()} == {inc.FULL_REFRESH}
+    # ... but not when the only full rebuild is of a table Spark does not have
+    plan = inc.begin(
+        warehouse, changed, logs, variables=VARIABLES, engine_tables=spark_tables - {("marts", "mirror")}
+    )
+    assert not plan.full_refresh and plan.models["mirror"].reason == inc.NO_TABLE

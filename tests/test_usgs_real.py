@@ -301,7 +301,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         report = ingest_source(usgs.SPEC, inbox_dir=inbox, lake_dir=lake)
         assert all(load.status == "landed" for load in report.loads), [load.message for load in report.loads]
     project = root / "dbt"
-    shutil.copytree(REPO / "dbt", project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    shutil.copytree(REPO / "dbt", project, ignore=shutil.ignore_patterns("target*", "logs", ".user.yml"))
     path = root / "warehouse.duckdb"
     env = {
         **os.environ,

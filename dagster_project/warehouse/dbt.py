@@ -59,7 +59,12 @@ def dbt_executable() -> str:
 @functools.cache
 def dbt_project() -> DbtProject:
     export_dbt_env()
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    # one target folder per engine (REE_ENGINE): the manifests differ in the incremental configs
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target_path=get_settings().dbt_target_path,
+    )
     project.prepare_if_dev()
     if not project.manifest_path.exists():
         # A fresh clone has no manifest; `make setup` runs `dbt parse`, this is the fallback.
@@ -110,33 +115,49 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     ) -> Iterator:
         """Seeds, staging, intermediate and marts, with data_tests as checks. The three big
         marts build incrementally: only the periods of loads that changed since the last
-        successful build (warehouse/incremental.py plans them)."""
+        successful build (warehouse/incremental.py plans them). With REE_ENGINE=spark the same
+        models build on Spark, and its marts are then copied into the DuckDB file publish reads."""
         export_dbt_env()
         settings = get_settings()
+        on_spark = settings.engine == "spark"
+        if on_spark:
+            from dagster_project.warehouse import spark
         with (
             storage.writing("dbt build", settings.data_dir, settings.warehouse_path),
             warehouse_lock(settings.lock_path),
         ):
-            args = [*DBT_BUILD_ARGS, *([incremental.FULL_REFRESH] if config.full_refresh else [])]
+            manifest = incremental.load_manifest(fresh_manifest(project))
             plan = incremental.begin(
                 settings.warehouse_path,
-                incremental.load_manifest(fresh_manifest(project)),
+                manifest,
                 Lake(settings.lake_dir).load_log_root,
                 selected=_selected_unique_ids(context),
                 full_refresh=config.full_refresh,
                 variables=incremental.project_variables(DBT_PROJECT_DIR),
+                engine_tables=spark.existing_tables(settings.spark_warehouse) if on_spark else None,
             )
+            args = [*DBT_BUILD_ARGS, *([incremental.FULL_REFRESH] if plan.full_refresh else [])]
+            if plan.full_refresh and not config.full_refresh:
+                context.log.info("Spark: a model's code changed, so this build is a --full-refresh one")
+            engine_env = spark.build_env(settings) if on_spark else {}
             succeeded, target_dir = False, None
             try:
-                os.environ.update(plan.env())  # dbt.cli starts dbt with a copy of os.environ
+                # dbt.cli starts dbt with a copy of os.environ
+                os.environ.update({**engine_env, **plan.env()})
                 try:
                     invocation = dbt.cli(args, context=context)
                 finally:
-                    os.environ.pop(incremental.PLAN_ENV, None)
+                    for name in (incremental.PLAN_ENV, *(engine_env.keys() - settings.dbt_env().keys())):
+                        os.environ.pop(name, None)
                 target_dir = invocation.target_path
                 for event in invocation.stream():
                     yield event
                     pause_point("dbt")
+                if invocation.is_successful() and on_spark:
+                    copied = spark.copy_to_duckdb(settings.spark_warehouse, manifest, settings.warehouse_path)
+                    context.log.info(
+                        f"Spark marts copied into {settings.warehouse_path}: {len(copied)} tables"
+                    )
                 succeeded = invocation.is_successful()
             finally:
                 incremental.finish(

@@ -120,6 +120,8 @@ class Plan:
     refreshed: str = ""
     # (schema, table) of the tables renamed aside for a full rebuild (`begin`)
     renamed: tuple[tuple[str, str], ...] = ()
+    # the build must run with --full-refresh (`begin` on an engine without rename-aside)
+    full_refresh: bool = False
 
     def as_json(self) -> str:
         return json.dumps(
@@ -233,6 +235,19 @@ def fingerprint(manifest: Manifest, unique_id: str, variables: Mapping[str, Any]
     return f"{digest}@{refreshed}" if refreshed_upstream(manifest, unique_id) else digest
 
 
+def partition_column(node: Mapping[str, Any]) -> str | None:
+    """The column an incremental model replaces by (macro partition_config): its unique_key on
+    DuckDB (delete+insert), its partition_by on Spark (insert_overwrite); None for a model that
+    has neither (a refresh-scheduled model appending whole)."""
+    config = node.get("config") or {}
+    if config.get("unique_key"):
+        return config["unique_key"]
+    partition_by = config.get("partition_by")
+    if isinstance(partition_by, list):
+        return partition_by[0] if partition_by else None
+    return partition_by or None
+
+
 def test_scopes(manifest: Manifest) -> dict[str, dict[str, str]]:
     """tested relation → {model, column}: each incremental model on its unique key, and each
     view whose `config.meta.incremental_scope` names one (dbt_project.yml), on period_start. A
@@ -240,9 +255,9 @@ def test_scopes(manifest: Manifest) -> dict[str, dict[str, str]]:
     models = incremental_models(manifest)
     by_name = {name: manifest["nodes"][uid] for uid, name in models.items()}
     scopes = {
-        name: {"model": name, "column": node["config"]["unique_key"]}
+        name: {"model": name, "column": column}
         for name, node in by_name.items()
-        if node["config"].get("unique_key")
+        if (column := partition_column(node))
     }
     for node in manifest["nodes"].values():
         model = (node.get("config", {}).get("meta") or {}).get(SCOPE_META)
@@ -353,7 +368,7 @@ def plan(
     out = {}
     for uid, name in sorted(models.items(), key=lambda item: item[1]):
         node = manifest["nodes"][uid]
-        column = node["config"].get("unique_key") or "period_start"
+        column = partition_column(node) or "period_start"
         loads = input_of(uid)
         current = fingerprint(manifest, uid, variables, refreshed)
 
@@ -531,6 +546,11 @@ def _connect(warehouse_path: Path) -> Iterator[Any]:
         con.close()
 
 
+# Full rebuilds that may change a table's columns: on an engine without rename-aside (Spark),
+# the build runs with --full-refresh (dbt drops and recreates the incremental tables).
+_RESHAPING = frozenset({CODE_CHANGED, LAST_PARTIAL, NO_STATE})
+
+
 def begin(
     warehouse_path: Path,
     manifest: Manifest,
@@ -539,53 +559,77 @@ def begin(
     selected: Iterable[str] | None = None,
     full_refresh: bool = False,
     variables: Mapping[str, Any] | None = None,
+    engine_tables: Iterable[tuple[str, str]] | None = None,
 ) -> Plan:
     """Plan the build, and rename aside each selected model it rebuilds whole. Call it under the
-    warehouse lock, before dbt starts (dbt needs the warehouse to itself)."""
+    warehouse lock, before dbt starts (dbt needs the warehouse to itself).
+
+    `engine_tables`: the (schema, table) an engine other than DuckDB holds (Spark); the ledger
+    stays in `warehouse_path`, nothing is renamed, and a whole rebuild that may change columns
+    makes the plan a `--full-refresh` one (`Plan.full_refresh`)."""
     landed = read_landed_loads(load_log_dir)
     models = {name: manifest["nodes"][uid] for uid, name in incremental_models(manifest).items()}
     with _connect(warehouse_path) as con:
-        # a table renamed aside by a build that was killed before `finish`: back in its place
-        # when dbt did not rebuild it (it matches the ledger), else dropped
-        tables = _tables(con)
-        for name, node in models.items():
-            table = node.get("alias") or name
-            if (node["schema"], table + BACKUP_SUFFIX) in tables:
-                if (node["schema"], table) in tables:
-                    con.execute(
-                        f"drop table {_identifier(node['schema'])}.{_identifier(table + BACKUP_SUFFIX)}"
-                    )
-                else:
-                    con.execute(
-                        f"alter table {_identifier(node['schema'])}.{_identifier(table + BACKUP_SUFFIX)} "
-                        f"rename to {_identifier(table)}"
-                    )
-        tables = _tables(con)
+        if engine_tables is None:
+            _restore_renamed(con, models)
+            tables = _tables(con)
+        else:
+            tables = set(engine_tables)
         existing = {
             name for name, node in models.items() if (node["schema"], node.get("alias") or name) in tables
         }
-        the_plan = plan(
-            manifest,
-            landed,
-            read_ledger(con),
-            existing,
-            selected=selected,
-            full_refresh=full_refresh,
-            variables=variables,
-            refreshed=refresh_token(),
-        )
+
+        def plan_with(refresh: bool) -> Plan:
+            return plan(
+                manifest,
+                landed,
+                read_ledger(con),
+                existing,
+                selected=selected,
+                full_refresh=refresh,
+                variables=variables,
+                refreshed=refresh_token(),
+            )
+
+        the_plan = plan_with(full_refresh)
+        rebuilt = [
+            (name, models[name])
+            for name, model_plan in the_plan.models.items()
+            if model_plan.full
+            and model_plan.reason != FULL_REFRESH
+            and name in existing
+            and (the_plan.selected is None or models[name]["unique_id"] in the_plan.selected)
+        ]
+        if engine_tables is not None:
+            if any(the_plan.models[name].reason in _RESHAPING for name, _ in rebuilt):
+                return dataclasses.replace(plan_with(True), full_refresh=True)
+            return dataclasses.replace(the_plan, full_refresh=full_refresh)
         renamed = []
-        for name, model_plan in the_plan.models.items():
-            node = models[name]
+        for name, node in rebuilt:
             table = node.get("alias") or name
-            selected_here = the_plan.selected is None or node["unique_id"] in the_plan.selected
-            if model_plan.full and model_plan.reason != FULL_REFRESH and name in existing and selected_here:
-                con.execute(
-                    f"alter table {_identifier(node['schema'])}.{_identifier(table)} "
-                    f"rename to {_identifier(table + BACKUP_SUFFIX)}"
-                )
-                renamed.append((node["schema"], table))
-    return dataclasses.replace(the_plan, renamed=tuple(renamed))
+            con.execute(
+                f"alter table {_identifier(node['schema'])}.{_identifier(table)} "
+                f"rename to {_identifier(table + BACKUP_SUFFIX)}"
+            )
+            renamed.append((node["schema"], table))
+    return dataclasses.replace(the_plan, renamed=tuple(renamed), full_refresh=full_refresh)
+
+
+def _restore_renamed(con: Any, models: Mapping[str, Any]) -> None:
+    """A table renamed aside by a build that was killed before `finish`: back in its place when
+    dbt did not rebuild it (it matches the ledger), else dropped."""
+    tables = _tables(con)
+    for name, node in models.items():
+        table = node.get("alias") or name
+        if (node["schema"], table + BACKUP_SUFFIX) not in tables:
+            continue
+        if (node["schema"], table) in tables:
+            con.execute(f"drop table {_identifier(node['schema'])}.{_identifier(table + BACKUP_SUFFIX)}")
+        else:
+            con.execute(
+                f"alter table {_identifier(node['schema'])}.{_identifier(table + BACKUP_SUFFIX)} "
+                f"rename to {_identifier(table)}"
+            )
 
 
 def finish(
@@ -652,7 +696,7 @@ def _project_files(root: Path, *, top: bool = True) -> Iterator[Path]:
     if not top:
         yield root
     for path in root.iterdir():
-        if path.name in _PROJECT_SKIP or path.name.startswith("."):
+        if path.name in _PROJECT_SKIP or path.name.startswith((".", "target-")):
             continue
         if path.is_dir():
             yield from _project_files(path, top=False)
@@ -672,34 +716,49 @@ def build(
     data_dir: Path,
     warehouse_path: Path | None = None,
     args: Sequence[str] = BUILD_ARGS,
+    engine: str = "duckdb",
 ) -> R:
     """`dbt build` with the plan, for callers that run dbt themselves (tests, the benchmark):
     `run(arguments, extra environment)` runs dbt with `--target-path target_dir` on the lake of
     `data_dir` (Settings paths) and `warehouse_path` (default: the data dir's). Parses first when
     the manifest in `target_dir` is stale; plans, builds and records the ledger under the
-    warehouse lock, as the Dagster asset does."""
+    warehouse lock, as the Dagster asset does. `engine="spark"` builds on Spark (the extra
+    environment then carries the Spark target, paths and lake tables) and copies Spark's marts
+    into `warehouse_path` after a green build (warehouse/spark.py)."""
     from dagster_project.lib.locks import warehouse_lock
     from dagster_project.settings import Lake, Settings
 
-    settings = Settings(inbox_dir=data_dir, data_dir=data_dir)
+    settings = Settings(inbox_dir=data_dir, data_dir=data_dir, engine=engine)
     warehouse_path = warehouse_path or settings.warehouse_path
+    engine_env: dict[str, str] = {}
+    if engine == "spark":
+        from dagster_project.warehouse import spark
+
+        engine_env = spark.build_env(settings)
     manifest_path = target_dir / "manifest.json"
     stale = stale_manifest(manifest_path, project_dir)
-    if stale and exit_code(run(["parse", "--quiet"], {})) != 0:
+    if stale and exit_code(run(["parse", "--quiet"], engine_env)) != 0:
         raise RuntimeError(f"dbt parse of {project_dir} failed ({stale})")
     variables = project_variables(project_dir, cli_vars(args))
     with warehouse_lock(settings.lock_path):
+        manifest = load_manifest(manifest_path)
         the_plan = begin(
             warehouse_path,
-            load_manifest(manifest_path),
+            manifest,
             Lake(settings.lake_dir).load_log_root,
             full_refresh=FULL_REFRESH in args,
             variables=variables,
+            engine_tables=spark.existing_tables(settings.spark_warehouse) if engine == "spark" else None,
         )
+        if the_plan.full_refresh and FULL_REFRESH not in args:
+            args = [*args, FULL_REFRESH]
         result = None
+        succeeded = False
         try:
-            result = run(list(args), the_plan.env())
+            result = run(list(args), {**engine_env, **the_plan.env()})
+            if exit_code(result) == 0 and engine == "spark":
+                spark.copy_to_duckdb(settings.spark_warehouse, manifest, warehouse_path)
+            succeeded = exit_code(result) == 0  # and, on Spark, the marts copied
         finally:
-            succeeded = result is not None and exit_code(result) == 0
             finish(warehouse_path, the_plan, target_dir, succeeded=succeeded, variables=variables)
     return result

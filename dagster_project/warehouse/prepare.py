@@ -1,6 +1,7 @@
 """Set-up and tooling entry points for the dbt project, with the environment dbt expects.
 
 python -m dagster_project.warehouse.prepare          # dbt deps-free parse → target/manifest.json
+                                                     # (REE_ENGINE=spark: target-spark/)
 python -m dagster_project.warehouse.prepare --lint   # sqlfluff (dbt templater) over the models
 python -m dagster_project.warehouse.prepare --docs   # dbt docs generate (open target/index.html)
 """
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project.settings import DBT_PROJECT_DIR, get_settings
 from dagster_project.warehouse.dbt import dbt_executable, export_dbt_env
 
 
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> int:
         if status == 0:
             print(f"dbt docs: open {DBT_PROJECT_DIR / 'target' / 'index.html'} (or run `dbt docs serve`)")
         return status
-    return _run([dbt, "parse", "--quiet", *common])
+    return _run([dbt, "parse", "--quiet", *common, "--target-path", get_settings().dbt_target_path])
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from dagster_project.settings import Lake
+from dagster_project.settings import Lake, Settings
 
 PUBLISHED_SCHEMAS = ("marts", "audit")
 
@@ -65,7 +65,9 @@ def lake_tables(lake: Lake, sources: Iterable[str]) -> list[dict[str, str]]:
             if not schema_file.exists():
                 continue
             if "'" in str(folder):
-                raise ValueError(f"{folder}: the lake path contains a single quote; choose a path without one")
+                raise ValueError(
+                    f"{folder}: the lake path contains a single quote; choose a path without one"
+                )
             schema = pl.read_parquet_schema(schema_file)
             columns = ", ".join(
                 f"{_quoted(column)} {spark_type(dtype, where=f'{schema_file} column {column}')}"
@@ -79,6 +81,14 @@ def lake_tables(lake: Lake, sources: Iterable[str]) -> list[dict[str, str]]:
 
 def lake_tables_env(lake: Lake, sources: Iterable[str]) -> dict[str, str]:
     return {"REE_SPARK_LAKE_TABLES": json.dumps(lake_tables(lake, sources))}
+
+
+def build_env(settings: Settings) -> dict[str, str]:
+    """What a dbt build on Spark needs in its environment: the paths and target, and the lake's
+    tables (read when the build starts: a source lands its schema file with its first load)."""
+    from dagster_project.sources import SOURCES
+
+    return {**settings.dbt_env(), **lake_tables_env(Lake(settings.lake_dir), SOURCES)}
 
 
 def table_folder(spark_warehouse: Path, schema: str, table: str) -> Path:
@@ -147,7 +157,9 @@ def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_pa
                 )
             folder = table_folder(spark_warehouse, schema, table)
             if not folder.is_dir():
-                raise FileNotFoundError(f"{folder}: Spark has no table {schema}.{table}; did its dbt build run?")
+                raise FileNotFoundError(
+                    f"{folder}: Spark has no table {schema}.{table}; did its dbt build run?"
+                )
             name = f"{schema}.{_duckdb_identifier(table)}"
             definitions = ", ".join(
                 f"{_duckdb_identifier(column)} {spec['data_type']}" for column, spec in columns.items()
@@ -155,7 +167,8 @@ def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_pa
             con.execute(f"create table {name} ({definitions})")
             if any(folder.rglob("*.parquet")):
                 selected = ", ".join(
-                    f"cast({_duckdb_identifier(column)} as {spec['data_type']})" for column, spec in columns.items()
+                    f"cast({_duckdb_identifier(column)} as {spec['data_type']})"
+                    for column, spec in columns.items()
                 )
                 pattern = _sql_literal(str(folder / "**" / "*.parquet"))
                 con.execute(

@@ -303,9 +303,12 @@ def dbt_env(data_dir: Path) -> dict:
     }
 
 
-def dbt(project: Path, data_dir: Path, target: Path, name: str, *arguments: str) -> dict:
+def dbt(
+    project: Path, data_dir: Path, target: Path, name: str, *arguments: str, engine: str = "duckdb"
+) -> dict:
     """One dbt command; a build goes through the product's planner (warehouse/incremental.py:
-    plan, build, ledger), and its seconds include the planning and the ledger."""
+    plan, build, ledger), and its seconds include the planning and the ledger (and on Spark the
+    copy of its marts into the DuckDB file publish reads)."""
 
     def run_dbt_process(args: list[str], extra_env: dict[str, str]) -> dict:
         command = [DBT, *args, "--project-dir", str(project), "--profiles-dir", str(project),
@@ -317,7 +320,8 @@ def dbt(project: Path, data_dir: Path, target: Path, name: str, *arguments: str)
     if arguments[0] == "build":
         run = incremental.build(
             run_dbt_process, lambda r: r["exit"], project_dir=project, target_dir=target,
-            data_dir=data_dir, args=arguments,
+            data_dir=data_dir, args=arguments, engine=engine,
+            warehouse_path=data_dir / "spark" / "warehouse.duckdb" if engine == "spark" else None,
         )  # fmt: skip
     else:
         run = run_dbt_process(list(arguments), {})
@@ -510,6 +514,59 @@ def run_dbt(sizes: list[int]) -> tuple[list[dict], dict | None]:
         entry["publish"] = {k: pub.get(k) for k in ("seconds", "peak_rss_mb", "error")}
         results.append(entry)
     return results, {"rows": sizes[-1], "serving": serving} if serving else None
+
+
+# --- Spark -------------------------------------------------------------------------------------
+
+
+def run_spark(sizes: list[int]) -> list[dict]:
+    """Per size: the same lake as the dbt section, built on Spark (dbt-spark, local mode, one
+    core) and on DuckDB in the same data dir: a full build, then the new month incrementally;
+    Spark's marts and audit tables (copied into DuckDB, as publish reads them) must equal
+    DuckDB's. Needs `make setup-spark`."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None or shutil.which("java") is None:
+        log("spark: skipped (needs `make setup-spark`: the spark dependency group and Java 17)")
+        return [{"error": "pyspark or java missing: make setup-spark"}]
+    results = []
+    for rows in sizes:
+        folder, info = lake_for(rows)
+        log(f"spark {rows:,} trade rows: {info['history_rows']} + new month {info['month_rows']}")
+        entry: dict = {"rows": rows, **info}
+        data = WORKDIR / "spark-data" / str(rows)
+        shutil.rmtree(data, ignore_errors=True)
+        ingest = measure("ingest_inbox", f"spark-{rows}-ingest", inbox=folder / "inbox", lake=data / "lake")
+        if "error" in ingest:
+            entry["error"] = ingest["error"]
+            results.append(entry)
+            continue
+        project = ROOT / "dbt"
+        targets = {engine: WORKDIR / "dbt-target" / f"{engine}-{rows}" for engine in ("duckdb", "spark")}
+        for target in targets.values():
+            shutil.rmtree(target, ignore_errors=True)
+        dbt(project, data, targets["duckdb"], f"spark-{rows}-duckdb-parse", "parse", "--quiet")
+        for step, inbox in (("full", None), ("month", folder / "month")):
+            if inbox is not None:
+                measure("ingest_inbox", f"spark-{rows}-ingest-month", inbox=inbox, lake=data / "lake")
+            for engine in ("duckdb", "spark"):
+                build = entry[f"{engine}_{step}"] = dbt(
+                    project,
+                    data,
+                    targets[engine],
+                    f"spark-{rows}-{engine}-{step}",
+                    *PRODUCT_BUILD,
+                    engine=engine,
+                )
+                log(f"  {engine:6} {step:5} {build['seconds']:7.1f} s  peak RSS {build['peak_rss_mb']:,.0f} MB"
+                    + (f"  ERROR {build['error']}" if "error" in build else ""))  # fmt: skip
+            if all("error" not in entry[f"{engine}_{step}"] for engine in ("duckdb", "spark")):
+                entry[f"equal_{step}"] = compare_marts(
+                    data / "warehouse.duckdb", data / "spark" / "warehouse.duckdb", ("marts", "audit")
+                )
+                log(f"  marts and audit equal after {step}: {entry[f'equal_{step}']['equal']}")
+        results.append(entry)
+    return results
 
 
 # --- BI ----------------------------------------------------------------------------------------
@@ -745,6 +802,28 @@ def table(report: dict) -> str:
                     f"| {slow.get('node', '')[:40]} {slow.get('seconds', 0):.1f} |"
                 )
         lines.append("")
+    spark = [e for e in report.get("spark", []) if "rows" in e]
+    if spark:
+        lines += [
+            "### Spark (dbt-spark, local mode, one core) beside DuckDB on the same lake (seconds, wall)",
+            "",
+            "| trade rows | DuckDB full | Spark full | ratio | DuckDB +1 month | Spark +1 month | ratio "
+            "| Spark peak RSS MB | marts equal (full, +1 month) |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|:-:|",
+        ]
+        for e in spark:
+            cells = []
+            for step in ("full", "month"):
+                d, k = e.get(f"duckdb_{step}", {}), e.get(f"spark_{step}", {})
+                ok = "error" not in d and "error" not in k and d and k
+                cells += [f"{d.get('seconds', 0):.1f}", f"{k.get('seconds', 0):.1f}",
+                          f"{k['seconds'] / d['seconds']:.1f}" if ok else "-"]  # fmt: skip
+            rss = max(e.get(f"spark_{step}", {}).get("peak_rss_mb", 0) for step in ("full", "month"))
+            equal = ", ".join(
+                "yes" if e.get(f"equal_{step}", {}).get("equal") else "**no**" for step in ("full", "month")
+            )
+            lines.append(f"| {e['rows']:,} | " + " | ".join(cells) + f" | {rss:,.0f} | {equal} |")
+        lines.append("")
     bi = report.get("bi")
     if bi and "queries" in bi:
         lines += [f"### BI latency on the serving file ({bi['rows']:,} rows in fct_trade_flows)", "",
@@ -809,6 +888,8 @@ def main(argv: list[str]) -> int:
                         help="add 1e7 rows (about an hour more)")  # fmt: skip
     parser.add_argument("--sections", default=os.environ.get("BENCH_SECTIONS", "ingest,dbt,bi,e2e"))
     parser.add_argument("--dbt-sizes", default=os.environ.get("BENCH_DBT_SIZES"), help="default: the sizes")
+    parser.add_argument("--spark-sizes", default=os.environ.get("BENCH_SPARK_SIZES"),
+                        help="section spark (not in the default sections): default the dbt sizes")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", "3")))
     parser.add_argument(
         "--workdir", type=Path, default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/ree-bench"))
@@ -850,6 +931,8 @@ def main(argv: list[str]) -> int:
         report["dbt"], serving = run_dbt(dbt_sizes)
     if "bi" in sections and serving:
         report["bi"] = run_bi(serving["serving"], serving["rows"])
+    if "spark" in sections:
+        report["spark"] = run_spark(parse_sizes(args.spark_sizes) if args.spark_sizes else dbt_sizes)
     report["targets"] = targets(report)
     report["meta"]["seconds"] = time.perf_counter() - clock
     report["meta"]["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
