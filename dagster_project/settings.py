@@ -158,6 +158,7 @@ class Settings:
                 "REE_SPARK_WAREHOUSE": str(self.spark_warehouse),
                 "REE_SPARK_METASTORE": str(self.spark_dir / "metastore_db"),
                 "REE_SPARK_LOG4J": str(REPO_ROOT / "deploy" / "spark-log4j2.properties"),
+                "REE_SPARK_LOG": str(self.spark_dir / "spark.log"),
                 "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
             }
         return env
