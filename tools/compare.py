@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def compare_marts(a: Path, b: Path, schemas: tuple[str, ...] = ("marts",)) -> dict:
-    """Every table of `schemas` (default marts) of two warehouses: the same columns (names, order,
+def compare_marts(
+    a: Path, b: Path, schemas: tuple[str, ...] = ("marts",), exclude: tuple[str, ...] = ()
+) -> dict:
+    """Every table of `schemas` (default marts) of two warehouses but the `exclude`d ones
+    (`schema.table`): the same columns (names, order,
     types) and the same rows, as multisets. Rows are paired on every non-float column (ties
     broken by the floats) and every float column must agree to 1e-9 relative (a sum may add the
     same numbers in another order)."""
@@ -23,6 +26,7 @@ def compare_marts(a: Path, b: Path, schemas: tuple[str, ...] = ("marts",)) -> di
     )
     tables_a = {f"{s}.{t}" for s, t in con.execute(listing, ["a", list(schemas)]).fetchall()}
     tables_b = {f"{s}.{t}" for s, t in con.execute(listing, ["b", list(schemas)]).fetchall()}
+    tables_a, tables_b = tables_a - set(exclude), tables_b - set(exclude)
     differences = {t: "missing on one side" for t in tables_a ^ tables_b}
     for qualified in sorted(tables_a & tables_b):
         schema, table = qualified.split(".", 1)
