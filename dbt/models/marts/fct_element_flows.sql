@@ -230,19 +230,26 @@ allocated as (
 -- when none was but a suspension of one had expired with no source on what followed; else false
 -- the (element, period_start) pairs with a control: in force, or a suspension expired with no
 -- source on what followed (a join, not a correlated exists: Spark 4.3's planner fails on that)
+allocated_periods as (
+    select distinct
+        element,
+        period_start
+    from allocated
+),
+
 control_states as (
     select
         allocated_periods.element,
         allocated_periods.period_start,
         max(case when controls.status = 'in_force' then 1 else 0 end) as in_force,
         max(case when controls.status = 'expired_status_unconfirmed' then 1 else 0 end) as unconfirmed
-    from (select distinct allocated.element, allocated.period_start from allocated) as allocated_periods
+    from allocated_periods
     inner join controls
         on
             allocated_periods.element = controls.element
-            and controls.valid_from <= allocated_periods.period_start
+            and allocated_periods.period_start >= controls.valid_from
             and (controls.valid_to is null or allocated_periods.period_start < controls.valid_to)
-    group by allocated_periods.element, allocated_periods.period_start
+    group by 1, 2
 ),
 
 with_controls as (
