@@ -2,7 +2,8 @@
 latest load of, and that partition does what the source's docstring promises: a newer file
 replaces the same figures, never adds to them, and leaves other figures alone.
 
-The models are rendered with plain Jinja (the `latest_revision` macro plus the model) and run on
+The models are rendered with plain Jinja (the `latest_revision` macro, the DuckDB forms of the portable
+macros, and the model) and run on
 DuckDB tables shaped like the staging views, so no dbt run is needed.
 """
 
@@ -51,7 +52,15 @@ def test_partition_columns_reads_both_forms():
 def _current(source: str, staging: pl.DataFrame) -> pl.DataFrame:
     """`int_<source>__current` run over `staging` (the rows of its staging view)."""
     macro = (DBT / "macros" / "revisions.sql").read_text(encoding="utf-8")
-    sql = jinja2.Environment().from_string(macro + _model_sql(source)).render(ref=lambda name: "staging")
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    # The portable macros' DuckDB forms, as `adapter.dispatch` picks them on the duckdb target.
+    portable = env.from_string((DBT / "macros" / "portable.sql").read_text(encoding="utf-8")).module
+    duckdb_forms = {
+        name.removeprefix("duckdb__"): getattr(portable, name)
+        for name in dir(portable)
+        if name.startswith("duckdb__")
+    }
+    sql = env.from_string(macro + _model_sql(source)).render(ref=lambda name: "staging", **duckdb_forms)
     con = duckdb.connect()
     con.register("staging", staging.to_arrow())
     return con.sql(sql).pl()

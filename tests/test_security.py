@@ -216,7 +216,7 @@ def test_redaction_covers_query_parameters_and_known_values():
 # --- (b) SQL text is never built from unvalidated input ---------------------------------------------
 
 # Helpers that validate or quote what they are given: their result may be interpolated into SQL.
-SQL_SAFE_HELPERS = {"_identifier", "_literal"}
+SQL_SAFE_HELPERS = {"_identifier", "_literal", "_data_type"}
 # Calls that run SQL text: `con.execute(sql, …)`, `con.sql(sql)`, `duckdb.sql(sql)`, …
 SQL_SINKS = {"execute", "executemany", "sql", "query"}
 # (file, function, interpolated name): why it is safe without a helper.
@@ -262,6 +262,16 @@ class _Audit(ast.NodeVisitor):
             and expr.func.id in SQL_SAFE_HELPERS
         ):
             return []
+        if (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr == "join"
+            and isinstance(expr.func.value, ast.Constant)
+            and len(expr.args) == 1
+            and isinstance(expr.args[0], ast.GeneratorExp | ast.ListComp)
+        ):
+            # `", ".join(<element> for …)`: safe when the element is (its loop names are not).
+            return self._unsafe(expr.args[0].elt, seen)
         if isinstance(expr, ast.JoinedStr):
             return [n for part in expr.values for n in self._unsafe(part, seen)]
         if isinstance(expr, ast.FormattedValue):
@@ -343,6 +353,10 @@ def test_the_sql_audit_catches_interpolation(tmp_path):
         "    name = _identifier(partition)\n"
         "    con.execute(f'select * from {name} where x = ?', [path])\n"
         "    con.execute(f'attach {_literal(path)} as w (read_only)')\n"
+        "    typed = ', '.join(f'{_identifier(c)} {_data_type(t)}' for c, t in path)\n"
+        "    con.execute(f'create table t ({typed})')\n"
+        "    columns = ', '.join(f'{c} {t}' for c, t in path)\n"
+        "    con.execute(f'create table t ({columns})')\n"
         "def run(con, sql):\n"
         "    return con.execute(sql)\n"
     )
@@ -353,6 +367,7 @@ def test_the_sql_audit_catches_interpolation(tmp_path):
         "SQL text interpolates 'query'",
         "SQL text interpolates 'partition'",
         "SQL text interpolates 'table'",
+        "SQL text interpolates 'columns'",
     ]
 
 
@@ -364,6 +379,21 @@ def test_the_allow_listed_helpers_validate_and_quote():
         with pytest.raises(ValueError):
             _identifier(hostile)
     assert _literal("it's; drop table t; --") == "'it''s; drop table t; --'"
+
+
+def test_the_spark_copy_helpers_validate_and_quote():
+    from dagster_project.warehouse.spark import _data_type, _identifier, _literal
+
+    assert _identifier("share_of_world") == '"share_of_world"'
+    for hostile in ('x"; drop table t; --', "a b", ""):
+        with pytest.raises(ValueError):
+            _identifier(hostile)
+    for typed in ("varchar", "DOUBLE", "decimal(18, 3)", "decimal(18,3)", "timestamp with time zone"):
+        assert _data_type(typed) == typed
+    for hostile in ("int); drop table t; --", "varchar'", "int -- x", ""):
+        with pytest.raises(ValueError):
+            _data_type(hostile)
+    assert _literal("o'clock") == "'o''clock'"
 
 
 # --- (c) BI tools open only the serving file, read-only ---------------------------------------------

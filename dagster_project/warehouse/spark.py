@@ -14,6 +14,7 @@ Pure functions over paths and the manifest; no Spark session here (dbt-spark sta
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -120,12 +121,27 @@ def published_models(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(nodes, key=lambda node: (node["schema"], node.get("alias") or node["name"]))
 
 
-def _sql_literal(text: str) -> str:
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# A DuckDB type as a contract writes it: `varchar`, `decimal(18, 3)`, `timestamp with time zone`.
+_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\(\d+( ?, ?\d+)?\))?")
+
+
+def _identifier(name: str) -> str:
+    """A schema, table or column name from the manifest, checked and quoted for SQL text."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"refusing to copy a table or column with an unexpected name: {name!r}")
+    return f'"{name}"'
+
+
+def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _duckdb_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _data_type(text: str) -> str:
+    """A column type from a model's contract, checked before it goes into SQL text."""
+    if not _TYPE.fullmatch(text.strip()):
+        raise ValueError(f"refusing to copy a column with an unexpected data type: {text!r}")
+    return text.strip()
 
 
 def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_path: Path) -> dict[str, int]:
@@ -144,8 +160,8 @@ def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_pa
     try:
         con.execute("begin")
         for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"drop schema if exists {schema} cascade")
-            con.execute(f"create schema {schema}")
+            con.execute(f"drop schema if exists {_identifier(schema)} cascade")
+            con.execute(f"create schema {_identifier(schema)}")
         for node in models:
             schema, table = node["schema"], node.get("alias") or node["name"]
             columns = node.get("columns") or {}
@@ -160,28 +176,28 @@ def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_pa
                 raise FileNotFoundError(
                     f"{folder}: Spark has no table {schema}.{table}; did its dbt build run?"
                 )
-            name = f"{schema}.{_duckdb_identifier(table)}"
+            name = f"{_identifier(schema)}.{_identifier(table)}"
             definitions = ", ".join(
-                f"{_duckdb_identifier(column)} {spec['data_type']}" for column, spec in columns.items()
+                f"{_identifier(column)} {_data_type(spec['data_type'])}" for column, spec in columns.items()
             )
             con.execute(f"create table {name} ({definitions})")
             if any(folder.rglob("*.parquet")):
                 selected = ", ".join(
-                    f"cast({_duckdb_identifier(column)} as {spec['data_type']})"
+                    f"cast({_identifier(column)} as {_data_type(spec['data_type'])})"
                     for column, spec in columns.items()
                 )
-                pattern = _sql_literal(str(folder / "**" / "*.parquet"))
+                pattern = _literal(str(folder / "**" / "*.parquet"))
                 con.execute(
-                    f"insert into {name} select {selected} "  # noqa: S608 (names from the manifest, quoted)
+                    f"insert into {name} select {selected} "  # noqa: S608 (names checked and quoted)
                     f"from read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
                 )
             if node.get("description"):
-                con.execute(f"comment on table {name} is {_sql_literal(node['description'].strip())}")
+                con.execute(f"comment on table {name} is {_literal(node['description'].strip())}")
             for column, spec in columns.items():
                 if spec.get("description"):
                     con.execute(
-                        f"comment on column {name}.{_duckdb_identifier(column)} is "
-                        f"{_sql_literal(spec['description'].strip())}"
+                        f"comment on column {name}.{_identifier(column)} is "
+                        f"{_literal(spec['description'].strip())}"
                     )
             rows[f"{schema}.{table}"] = con.execute(f"select count(*) from {name}").fetchone()[0]  # noqa: S608
         con.execute("commit")
