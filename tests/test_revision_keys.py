@@ -2,9 +2,9 @@
 latest load of, and that partition does what the source's docstring promises: a newer file
 replaces the same figures, never adds to them, and leaves other figures alone.
 
-The models are rendered with plain Jinja (the `latest_revision` macro, the DuckDB forms of the portable
-macros, and the model) and run on
-DuckDB tables shaped like the staging views, so no dbt run is needed.
+The models are rendered with plain Jinja (the `latest_revision` macro, the DuckDB forms of the
+portable macros, and the model) and run on DuckDB tables shaped like the staging views, so no dbt
+run is needed.
 """
 
 import datetime
