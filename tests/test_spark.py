@@ -107,3 +107,20 @@ def test_spark_publishes_the_marts_duckdb_publishes_on_the_samples_then_a_month_
             "select count(*) from marts.fct_trade_flows where period_start = date '2026-01-01'"
         ).fetchone()[0]
     assert japan == 0 and new_month > 0
+
+
+def test_gx_validates_with_pyspark_installed_in_a_worker_started_with_python_c():
+    """pyspark.sql.connect exits the process (sys.exit(0), silently) when GX imports it from a
+    main module without `__file__`, as a run worker under `make dev` has: every load of that run
+    failed with SystemExit. Validation imports GX with pyspark hidden; pyspark still imports."""
+    code = (
+        "import polars as pl\n"
+        "from dagster_project.ingest import validation\n"
+        "suite = [('ExpectColumnValuesToNotBeNull', {'column': 'a'})]\n"
+        "result = validation.run_suite('t', pl.DataFrame({'a': [1, None]}), suite)\n"
+        "import pyspark.sql\n"
+        "print('validated', result.success, result.failed[0]['unexpected_count'], pyspark.__version__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("validated False 1 "), (done.stdout, done.stderr[-3000:])

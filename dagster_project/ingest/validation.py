@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,10 +42,31 @@ def suite_view(spec: SourceSpec, rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _gx() -> Any:
+    """`great_expectations`, imported on first use with pyspark hidden from it.
+
+    When pyspark is installed (the optional `spark` group), GX's import reaches
+    `pyspark.sql.connect`, whose dependency check calls `sys.exit(0)` in a process whose main
+    module has neither `__spec__` nor `__file__` (it takes it for a doctest run): a Dagster run
+    worker started with `python -c` under `make dev` is one, and every load died there. The suites
+    run on pandas and never need Spark, so GX is imported as if pyspark were absent; pyspark itself
+    stays importable afterwards for whoever needs it."""
+    if "great_expectations" not in sys.modules:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        hide = "pyspark" not in sys.modules
+        if hide:
+            sys.modules["pyspark"] = None  # type: ignore[assignment] (`import pyspark` → ImportError)
+        try:
+            import great_expectations  # noqa: F401
+        finally:
+            if hide:
+                del sys.modules["pyspark"]
+    return sys.modules["great_expectations"]
+
+
 @functools.cache
 def _batch_definition() -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -54,13 +76,14 @@ def _batch_definition() -> Any:
 
 
 def _expectation(name: str, kwargs: dict[str, Any]) -> Any:
+    _gx()
     import great_expectations.expectations as gxe
 
     return getattr(gxe, name)(**kwargs)
 
 
 def _validate(name: str, frame: pl.DataFrame, expectations: list[Expectation], result_format: str) -> Any:
-    import great_expectations as gx
+    gx = _gx()
 
     columns = sorted(
         {c for _, kw in expectations for key in ("column", "column_A", "column_B") if (c := kw.get(key))}
