@@ -195,7 +195,11 @@ def say(message: str) -> None:
     print(f"make run: {message}", flush=True)
 
 
-class Stop(Exception):
+class Stop(BaseException):
+    """Raised by the signal handler. A BaseException, as KeyboardInterrupt is: the signal can land
+    inside a storage call of the wait (more often on a busy machine), and an `except Exception`
+    there must not swallow or re-wrap it (that ended a stopped run with exit 1, not 143)."""
+
     def __init__(self, signum: int):
         self.signum = signum
 

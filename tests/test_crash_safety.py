@@ -72,7 +72,7 @@ def test_a_waiting_run_is_visible_cheap_and_stops_and_ctrl_c_cancels(tmp_path: P
     assert cpu_seconds(waiting.pid) - cpu < 0.5
     started = time.monotonic()
     waiting.send_signal(signal.SIGTERM)
-    assert waiting.wait(timeout=10) == 143
+    assert waiting.wait(timeout=10) == 143, output_of(waiting)[-3000:]
     assert time.monotonic() - started < 10
     assert "stopped by SIGTERM while waiting" in output_of(waiting)
 
