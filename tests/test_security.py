@@ -9,7 +9,7 @@ tools are pointed only at the serving file, read-only.
     their causes and stack, asset metadata), the saved payload and its request record.
 (b) A static audit of every `execute(`/`sql(` call in dagster_project (and of functions that pass
     their argument on to one): the SQL text may be a literal, or an f-string whose every
-    interpolation goes through an allow-listed validating helper (`_identifier`, `_literal`), or
+    interpolation goes through an allow-listed validating helper (lib/sql.py), or
     a name built that way in the same function. Anything else fails, except the waivers listed
     with their reason.
 (c) README.md and docs/*.md never give `warehouse.duckdb` in a connection string, and every
@@ -216,7 +216,7 @@ def test_redaction_covers_query_parameters_and_known_values():
 # --- (b) SQL text is never built from unvalidated input ---------------------------------------------
 
 # Helpers that validate or quote what they are given: their result may be interpolated into SQL.
-SQL_SAFE_HELPERS = {"_identifier", "_literal", "_data_type"}
+SQL_SAFE_HELPERS = {"identifier", "literal", "data_type"}
 # Calls that run SQL text: `con.execute(sql, …)`, `con.sql(sql)`, `duckdb.sql(sql)`, …
 SQL_SINKS = {"execute", "executemany", "sql", "query"}
 # (file, function, interpolated name): why it is safe without a helper.
@@ -350,10 +350,10 @@ def test_the_sql_audit_catches_interpolation(tmp_path):
         "    run(con, 'select ' + partition)\n"
         "    for table in partition:\n"
         "        con.execute(f'select count(*) from {table}')\n"
-        "    name = _identifier(partition)\n"
+        "    name = identifier(partition)\n"
         "    con.execute(f'select * from {name} where x = ?', [path])\n"
-        "    con.execute(f'attach {_literal(path)} as w (read_only)')\n"
-        "    typed = ', '.join(f'{_identifier(c)} {_data_type(t)}' for c, t in path)\n"
+        "    con.execute(f'attach {literal(path)} as w (read_only)')\n"
+        "    typed = ', '.join(f'{identifier(c)} {data_type(t)}' for c, t in path)\n"
         "    con.execute(f'create table t ({typed})')\n"
         "    columns = ', '.join(f'{c} {t}' for c, t in path)\n"
         "    con.execute(f'create table t ({columns})')\n"
@@ -372,28 +372,20 @@ def test_the_sql_audit_catches_interpolation(tmp_path):
 
 
 def test_the_allow_listed_helpers_validate_and_quote():
-    from dagster_project.serving.publish import _identifier, _literal
+    from dagster_project.lib.sql import data_type, identifier, literal
 
-    assert _identifier("fct_trade_flows") == '"fct_trade_flows"'
+    assert identifier("fct_trade_flows") == '"fct_trade_flows"'
+    assert identifier("share_of_world") == '"share_of_world"'
     for hostile in ('x"; drop table t; --', "Robert'); drop", "a b", "", "UPPER"):
         with pytest.raises(ValueError):
-            _identifier(hostile)
-    assert _literal("it's; drop table t; --") == "'it''s; drop table t; --'"
-
-
-def test_the_spark_copy_helpers_validate_and_quote():
-    from dagster_project.warehouse.spark import _data_type, _identifier, _literal
-
-    assert _identifier("share_of_world") == '"share_of_world"'
-    for hostile in ('x"; drop table t; --', "a b", ""):
-        with pytest.raises(ValueError):
-            _identifier(hostile)
+            identifier(hostile)
+    assert literal("it's; drop table t; --") == "'it''s; drop table t; --'"
+    assert literal("o'clock") == "'o''clock'"
     for typed in ("varchar", "DOUBLE", "decimal(18, 3)", "decimal(18,3)", "timestamp with time zone"):
-        assert _data_type(typed) == typed
+        assert data_type(typed) == typed
     for hostile in ("int); drop table t; --", "varchar'", "int -- x", ""):
         with pytest.raises(ValueError):
-            _data_type(hostile)
-    assert _literal("o'clock") == "'o''clock'"
+            data_type(hostile)
 
 
 # --- (c) BI tools open only the serving file, read-only ---------------------------------------------

@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.lib.faults import pause_point
+from dagster_project.lib.sql import identifier, literal
 from dagster_project.lib.storage import write_atomic
 
 SERVING_FILE = "ree.duckdb"
@@ -50,7 +50,6 @@ BUILDS_KEPT = 3
 # The name of the serving file before the schema `marts` existed; removed so that no tool keeps
 # reading a file that is no longer refreshed.
 LEGACY_SERVING_FILE = "marts.duckdb"
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 @dataclass
@@ -67,16 +66,6 @@ class PublishResult:
     @property
     def manifest_path(self) -> Path:
         return self.path.parent / "manifest.json"
-
-
-def _identifier(name: str) -> str:
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"refusing to publish a table with an unexpected name: {name!r}")
-    return f'"{name}"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def parquet_folder(root: Path, schema: str, table: str) -> Path:
@@ -132,16 +121,16 @@ def _copy_tables(con: duckdb.DuckDBPyConnection, build: Path) -> tuple[dict[str,
     if not any(schema == "marts" for schema, _, _ in listing):
         raise RuntimeError("the warehouse has no marts: run dbt build first")
     for schema in PUBLISHED_SCHEMAS:
-        con.execute(f"create schema serving.{_identifier(schema)}")
+        con.execute(f"create schema serving.{identifier(schema)}")
     tables: dict[str, int] = {}
     manifest: list[dict] = []
     parquet_root = build / "parquet"
     for schema, table, comment in listing:
-        source = f"warehouse.{_identifier(schema)}.{_identifier(table)}"
-        name = f"serving.{_identifier(schema)}.{_identifier(table)}"
+        source = f"warehouse.{identifier(schema)}.{identifier(table)}"
+        name = f"serving.{identifier(schema)}.{identifier(table)}"
         con.execute(f"create table {name} as select * from {source}")  # noqa: S608 (validated identifiers)
         if comment:
-            con.execute(f"comment on table {name} is {_literal(comment)}")
+            con.execute(f"comment on table {name} is {literal(comment)}")
         columns = con.execute(
             "select column_name, data_type, comment from duckdb_columns() where database_name = "
             "'warehouse' and schema_name = ? and table_name = ? order by column_index",
@@ -149,7 +138,7 @@ def _copy_tables(con: duckdb.DuckDBPyConnection, build: Path) -> tuple[dict[str,
         ).fetchall()
         for column, _, column_comment in columns:
             if column_comment:
-                con.execute(f"comment on column {name}.{_identifier(column)} is {_literal(column_comment)}")
+                con.execute(f"comment on column {name}.{identifier(column)} is {literal(column_comment)}")
         rows = con.execute(f"select count(*) from {name}").fetchall()[0][0]  # noqa: S608 (validated)
         tables[f"{schema}.{table}"] = rows
         folder = parquet_folder(parquet_root, schema, table)
@@ -159,10 +148,10 @@ def _copy_tables(con: duckdb.DuckDBPyConnection, build: Path) -> tuple[dict[str,
         )
         if partitioned:
             options = "format parquet, partition_by (year), write_partition_columns true"
-            con.execute(f"copy (select * from {name}) to {_literal(str(folder))} ({options})")  # noqa: S608
+            con.execute(f"copy (select * from {name}) to {literal(str(folder))} ({options})")  # noqa: S608
         else:
             folder.mkdir()
-            target = _literal(str(folder / "data_0.parquet"))
+            target = literal(str(folder / "data_0.parquet"))
             con.execute(f"copy (select * from {name}) to {target} (format parquet)")  # noqa: S608
         manifest.append(
             {
@@ -214,9 +203,9 @@ def publish(warehouse_path: Path, serving_path: Path) -> PublishResult:
         database = work / serving_path.name
         con = duckdb.connect()
         try:
-            con.execute(f"attach {_literal(str(warehouse_path))} as warehouse (read_only)")
+            con.execute(f"attach {literal(str(warehouse_path))} as warehouse (read_only)")
             con.execute(
-                f"attach {_literal(str(database))} as serving (storage_version {_literal(STORAGE_VERSION)})"
+                f"attach {literal(str(database))} as serving (storage_version {literal(STORAGE_VERSION)})"
             )
             tables, manifest_tables = _copy_tables(con, work)
             con.execute(
@@ -279,11 +268,11 @@ def _verify(build: Path, database: Path, expected: dict[str, int]) -> None:
     try:
         for qualified, rows in expected.items():
             schema, table = qualified.split(".")
-            published = f"{_identifier(schema)}.{_identifier(table)}"
+            published = f"{identifier(schema)}.{identifier(table)}"
             found = con.execute(f"select count(*) from {published}").fetchall()[0][0]  # noqa: S608
             if found != rows:
                 raise RuntimeError(f"published {qualified} has {found} rows, expected {rows}")
-            files = _literal(str(parquet_folder(build / "parquet", schema, table) / "**" / "*.parquet"))
+            files = literal(str(parquet_folder(build / "parquet", schema, table) / "**" / "*.parquet"))
             in_parquet = con.execute(
                 f"select count(*) from read_parquet({files}, hive_partitioning = false)"  # noqa: S608
             ).fetchall()[0][0]

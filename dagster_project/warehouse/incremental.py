@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dagster_project.lib.sql import identifier
+
 # What a scheduled build runs. dbt unit tests check the models' SQL on fixed fixture rows, not
 # the data: they give the same answer on every run until the SQL changes, so they run in
 # `make test` and CI (tests/test_incremental.py::test_dbt_unit_tests_pass), not in every
@@ -466,16 +468,6 @@ def read_landed_loads(load_log_dir: Path) -> list[Load]:
     return [Load(*row) for row in rows]
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _identifier(name: str) -> str:
-    """A schema or table name from the manifest, checked and quoted for SQL text."""
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"not a plain SQL identifier: {name!r}")
-    return f'"{name}"'
-
-
 def _tables(con: Any) -> set[tuple[str, str]]:
     return {
         (schema, table)
@@ -608,8 +600,8 @@ def begin(
         for name, node in rebuilt:
             table = node.get("alias") or name
             con.execute(
-                f"alter table {_identifier(node['schema'])}.{_identifier(table)} "
-                f"rename to {_identifier(table + BACKUP_SUFFIX)}"
+                f"alter table {identifier(node['schema'])}.{identifier(table)} "
+                f"rename to {identifier(table + BACKUP_SUFFIX)}"
             )
             renamed.append((node["schema"], table))
     return dataclasses.replace(the_plan, renamed=tuple(renamed), full_refresh=full_refresh)
@@ -624,11 +616,11 @@ def _restore_renamed(con: Any, models: Mapping[str, Any]) -> None:
         if (node["schema"], table + BACKUP_SUFFIX) not in tables:
             continue
         if (node["schema"], table) in tables:
-            con.execute(f"drop table {_identifier(node['schema'])}.{_identifier(table + BACKUP_SUFFIX)}")
+            con.execute(f"drop table {identifier(node['schema'])}.{identifier(table + BACKUP_SUFFIX)}")
         else:
             con.execute(
-                f"alter table {_identifier(node['schema'])}.{_identifier(table + BACKUP_SUFFIX)} "
-                f"rename to {_identifier(table)}"
+                f"alter table {identifier(node['schema'])}.{identifier(table + BACKUP_SUFFIX)} "
+                f"rename to {identifier(table)}"
             )
 
 
@@ -660,11 +652,11 @@ def finish(
                 continue
             if rows is None and (schema, table) not in tables:
                 con.execute(
-                    f"alter table {_identifier(schema)}.{_identifier(table + BACKUP_SUFFIX)} "
-                    f"rename to {_identifier(table)}"
+                    f"alter table {identifier(schema)}.{identifier(table + BACKUP_SUFFIX)} "
+                    f"rename to {identifier(table)}"
                 )
             else:
-                con.execute(f"drop table {_identifier(schema)}.{_identifier(table + BACKUP_SUFFIX)}")
+                con.execute(f"drop table {identifier(schema)}.{identifier(table + BACKUP_SUFFIX)}")
     return rows is not None
 
 

@@ -14,13 +14,13 @@ Pure functions over paths and the manifest; no Spark session here (dbt-spark sta
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from dagster_project.lib.sql import data_type, identifier, literal
 from dagster_project.settings import Lake, Settings
 
 PUBLISHED_SCHEMAS = ("marts", "audit")
@@ -121,29 +121,6 @@ def published_models(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(nodes, key=lambda node: (node["schema"], node.get("alias") or node["name"]))
 
 
-_NAME = re.compile(r"[a-z_][a-z0-9_]*")
-# A DuckDB type as a contract writes it: `varchar`, `decimal(18, 3)`, `timestamp with time zone`.
-_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\(\d+( ?, ?\d+)?\))?")
-
-
-def _identifier(name: str) -> str:
-    """A schema, table or column name from the manifest, checked and quoted for SQL text."""
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"refusing to copy a table or column with an unexpected name: {name!r}")
-    return f'"{name}"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _data_type(text: str) -> str:
-    """A column type from a model's contract, checked before it goes into SQL text."""
-    if not _TYPE.fullmatch(text.strip()):
-        raise ValueError(f"refusing to copy a column with an unexpected data type: {text!r}")
-    return text.strip()
-
-
 def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_path: Path) -> dict[str, int]:
     """Replace the marts and audit schemas of `duckdb_path` by Spark's tables of the same names,
     in one transaction (the file keeps its other schemas: the incremental ledger). Columns come
@@ -160,8 +137,8 @@ def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_pa
     try:
         con.execute("begin")
         for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"drop schema if exists {_identifier(schema)} cascade")
-            con.execute(f"create schema {_identifier(schema)}")
+            con.execute(f"drop schema if exists {identifier(schema)} cascade")
+            con.execute(f"create schema {identifier(schema)}")
         for node in models:
             schema, table = node["schema"], node.get("alias") or node["name"]
             columns = node.get("columns") or {}
@@ -176,28 +153,28 @@ def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_pa
                 raise FileNotFoundError(
                     f"{folder}: Spark has no table {schema}.{table}; did its dbt build run?"
                 )
-            name = f"{_identifier(schema)}.{_identifier(table)}"
+            name = f"{identifier(schema)}.{identifier(table)}"
             definitions = ", ".join(
-                f"{_identifier(column)} {_data_type(spec['data_type'])}" for column, spec in columns.items()
+                f"{identifier(column)} {data_type(spec['data_type'])}" for column, spec in columns.items()
             )
             con.execute(f"create table {name} ({definitions})")
             if any(folder.rglob("*.parquet")):
                 selected = ", ".join(
-                    f"cast({_identifier(column)} as {_data_type(spec['data_type'])})"
+                    f"cast({identifier(column)} as {data_type(spec['data_type'])})"
                     for column, spec in columns.items()
                 )
-                pattern = _literal(str(folder / "**" / "*.parquet"))
+                pattern = literal(str(folder / "**" / "*.parquet"))
                 con.execute(
                     f"insert into {name} select {selected} "  # noqa: S608 (names checked and quoted)
                     f"from read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
                 )
             if node.get("description"):
-                con.execute(f"comment on table {name} is {_literal(node['description'].strip())}")
+                con.execute(f"comment on table {name} is {literal(node['description'].strip())}")
             for column, spec in columns.items():
                 if spec.get("description"):
                     con.execute(
-                        f"comment on column {name}.{_identifier(column)} is "
-                        f"{_literal(spec['description'].strip())}"
+                        f"comment on column {name}.{identifier(column)} is "
+                        f"{literal(spec['description'].strip())}"
                     )
             rows[f"{schema}.{table}"] = con.execute(f"select count(*) from {name}").fetchone()[0]  # noqa: S608
         con.execute("commit")
