@@ -351,7 +351,8 @@ def dbt(
             statuses=statuses,
             slowest=[{"node": n, "seconds": s} for s, n in slowest[:8]],
         )
-        results_file.unlink()
+        # kept per step (the next dbt command would overwrite it), to compare node by node
+        results_file.rename(target / f"run_results-{name}.json")
     if run["exit"] != 0:
         result["error"] = " | ".join(run["stdout"].read_text(errors="replace").strip().splitlines()[-4:])[
             :600
