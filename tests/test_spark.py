@@ -124,3 +124,39 @@ def test_gx_validates_with_pyspark_installed_in_a_worker_started_with_python_c()
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("validated False 1 "), (done.stdout, done.stderr[-3000:])
+
+
+def test_a_table_folder_without_its_metastore_entry_is_set_aside_and_the_next_build_makes_the_table(tmp_path):
+    """Spark writes a new table's files before it registers the table, so a build killed in
+    between (or a metastore deleted on its own) leaves a folder no table owns, and every later
+    build failed on it with LOCATION_ALREADY_EXISTS. The failed build sets such a folder aside
+    (kept, under orphaned/) and the next build creates the table."""
+    from dagster_project.settings import DBT_PROJECT_DIR, Settings
+    from dagster_project.warehouse import spark
+    from dagster_project.warehouse.dbt import dbt_executable
+
+    settings = Settings(inbox_dir=tmp_path / "inbox", data_dir=tmp_path / "data", engine="spark")
+    orphan = spark.table_folder(settings.spark_warehouse, "reference", "elements")
+    orphan.mkdir(parents=True)
+    (orphan / "part-00000-left-by-a-killed-build.parquet").write_bytes(b"PAR1")
+    target = tmp_path / "target"
+    command = [dbt_executable(), "seed", "--select", "elements", "--project-dir", str(DBT_PROJECT_DIR),
+               "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
+               "--log-path", str(target / "logs")]  # fmt: skip
+    env = {**run_env(settings.inbox_dir, settings.data_dir), **spark.build_env(settings)}
+
+    def seed():
+        return subprocess.run(
+            command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600
+        )
+
+    failed = seed()
+    assert failed.returncode != 0 and "LOCATION_ALREADY_EXISTS" in failed.stdout, failed.stdout[-3000:]
+    moved = spark.set_aside_orphaned_tables(settings.spark_warehouse, target / "run_results.json")
+    assert [(p.parent.parent.parent.name, p.parent.name, p.name) for p in moved] == [
+        ("orphaned", "reference.db", "elements")
+    ]
+    assert (moved[0] / "part-00000-left-by-a-killed-build.parquet").read_bytes() == b"PAR1"
+    built = seed()
+    assert built.returncode == 0, built.stdout[-3000:]
+    assert spark.table_files(orphan), "the seed's table has its Parquet files"

@@ -4,7 +4,7 @@ marts (Parquet folders, partition column as a folder name) into the DuckDB file 
 The Spark build itself: tests/test_spark.py (slow)."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import duckdb
 import polars as pl
@@ -132,3 +132,55 @@ def test_a_missing_spark_table_or_an_untyped_column_is_refused_by_name(tmp_path)
         spark.copy_to_duckdb(warehouse, untyped, target)
     with pytest.raises(ValueError, match="no marts or audit tables"):
         spark.copy_to_duckdb(warehouse, _manifest(), target)
+
+
+def test_leftovers_of_an_interrupted_spark_write_are_not_copied(tmp_path):
+    # Spark skips `_…` and `.…` paths when it reads a table; a killed insert leaves part files in
+    # `_temporary/` and `.spark-staging-<job>/` that hold rows the table does not have
+    warehouse = tmp_path / "spark-warehouse"
+    fct = spark.table_folder(warehouse, "marts", "fct")
+    rows = pl.DataFrame({"value_usd": [1.5]})
+    for part in ("year=2025", "year=2025/_temporary/0/task", ".spark-staging-7f/year=2025", "_temporary/0"):
+        (fct / part).mkdir(parents=True)
+        rows.write_parquet(fct / part / "part-00000.parquet")
+    manifest = _manifest(_model("fct", "marts", {"year": "integer", "value_usd": "double"}))
+    assert spark.table_files(fct) == [fct / "year=2025" / "part-00000.parquet"]
+    assert spark.copy_to_duckdb(warehouse, manifest, tmp_path / "w.duckdb") == {"marts.fct": 1}
+
+
+def _run_results(path, *messages):
+    path.write_text(json.dumps({"results": [{"unique_id": f"model.p.m{i}", "status": "error", "message": m}
+                                            for i, m in enumerate(messages)]}))  # fmt: skip
+    return path
+
+
+def test_a_table_folder_unknown_to_the_metastore_is_set_aside_after_the_failed_build(tmp_path):
+    # what Spark 4 says when a killed build left a table's files but not its metastore entry
+    warehouse = tmp_path / "spark" / "spark-warehouse"
+    orphan = spark.table_folder(warehouse, "marts", "mart_prices")
+    orphan.mkdir(parents=True)
+    (orphan / "part-00000.parquet").write_bytes(b"PAR1")
+    kept = spark.table_folder(warehouse, "marts", "fct_trade_flows")
+    kept.mkdir(parents=True)
+    outside = tmp_path / "elsewhere" / "marts.db" / "x"
+    outside.mkdir(parents=True)
+    message = (
+        "Runtime Error in model mart_prices (models/marts/mart_prices.sql)\n"
+        "  [LOCATION_ALREADY_EXISTS] Cannot name the managed table as `spark_catalog`.`marts`.`{name}`, "
+        "as its associated location '{location}' already exists. Please pick a different table name, "
+        "or remove the existing location first. SQLSTATE: 42710"
+    )
+    results = _run_results(
+        tmp_path / "run_results.json",
+        message.format(name="mart_prices", location=f"file:{orphan}"),
+        message.format(name="x", location=f"file:{outside}"),  # not Spark's warehouse: left alone
+        "Database Error in model fct_trade_flows: something else",
+        None,
+    )
+    moved = spark.set_aside_orphaned_tables(warehouse, results, now=datetime(2026, 12, 4, 22, 5, tzinfo=UTC))
+    place = tmp_path / "spark" / "orphaned" / "20261204T220500Z" / "marts.db" / "mart_prices"
+    assert moved == [place]
+    assert (place / "part-00000.parquet").read_bytes() == b"PAR1"  # kept, not deleted
+    assert not orphan.exists() and kept.is_dir() and outside.is_dir()
+    assert spark.existing_tables(warehouse) == {("marts", "fct_trade_flows")}
+    assert spark.set_aside_orphaned_tables(warehouse, tmp_path / "no-run-results.json") == []

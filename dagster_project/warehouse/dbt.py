@@ -160,6 +160,15 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                     )
                 succeeded = invocation.is_successful()
             finally:
+                if on_spark and not succeeded and target_dir is not None:
+                    for folder in spark.set_aside_orphaned_tables(
+                        settings.spark_warehouse, Path(target_dir) / "run_results.json"
+                    ):
+                        context.log.error(
+                            f"Spark: no table in its metastore had the folder of {folder.parent.name}"
+                            f"/{folder.name} (an interrupted build leaves one), so that table was not "
+                            f"built; the folder is kept at {folder} and the next run builds the table"
+                        )
                 incremental.finish(
                     settings.warehouse_path,
                     plan,

@@ -751,6 +751,8 @@ def build(
             if exit_code(result) == 0 and engine == "spark":
                 spark.copy_to_duckdb(settings.spark_warehouse, manifest, warehouse_path)
             succeeded = exit_code(result) == 0  # and, on Spark, the marts copied
+            if engine == "spark" and not succeeded:
+                spark.set_aside_orphaned_tables(settings.spark_warehouse, target_dir / "run_results.json")
         finally:
             finish(warehouse_path, the_plan, target_dir, succeeded=succeeded, variables=variables)
     return result

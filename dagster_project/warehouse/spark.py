@@ -4,6 +4,9 @@ needs around it to build on Spark over the same lake, and to publish the same se
 - `lake_tables`: the lake's datasets with their columns, read from each `_schema.parquet`, for
   the on-run-start macro that declares them as external tables (dbt/macros/lake_tables.sql).
 - `existing_tables`: the tables Spark's warehouse holds (for the incremental plan).
+- `set_aside_orphaned_tables`: after a failed build, the table folders Spark refused to create a
+  table over because its metastore has no table there (an interrupted build leaves them: Spark
+  writes a new table's files before it registers the table), moved aside so the next build works.
 - `copy_to_duckdb`: after a green build, Spark's marts and audit tables (Parquet folders) into
   the DuckDB file publish reads, columns in contract order and types, with dbt's descriptions as
   comments, so the serving file and BI do not depend on the engine.
@@ -14,9 +17,12 @@ Pure functions over paths and the manifest; no Spark session here (dbt-spark sta
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import polars as pl
 
@@ -109,6 +115,51 @@ def existing_tables(spark_warehouse: Path) -> set[tuple[str, str]]:
     }
 
 
+# Spark's refusal to create a managed table over a folder it does not know (SessionCatalog
+# .validateTableLocation; no setting turns it off): "[LOCATION_ALREADY_EXISTS] Cannot name the
+# managed table as `spark_catalog`.`marts`.`x`, as its associated location 'file:/…/marts.db/x'
+# already exists."
+_LOCATION_TAKEN = re.compile(r"LOCATION_ALREADY_EXISTS\].*?associated location '([^']+)'", re.S)
+
+
+def set_aside_orphaned_tables(
+    spark_warehouse: Path, run_results: Path, now: datetime | None = None
+) -> list[Path]:
+    """Move out of Spark's warehouse each table folder a failed build could not create its table
+    over (`LOCATION_ALREADY_EXISTS` in dbt's run_results.json), to
+    `<spark dir>/orphaned/<UTC time>/<schema>.db/<table>`: the metastore has no table there, so
+    the folder is the remains of an interrupted build (Spark writes a new table's files first and
+    registers the table last) or of a metastore deleted on its own. Kept, not deleted, and only
+    folders inside the warehouse are touched. The next build creates those tables. Returns the
+    new places."""
+    if not run_results.is_file():
+        return []
+    root = spark_warehouse.resolve()
+    messages = [str(result.get("message") or "") for result in json.loads(run_results.read_text())["results"]]
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    moved = []
+    for match in _LOCATION_TAKEN.finditer("\n".join(messages)):
+        folder = Path(unquote(urlparse(match.group(1)).path)).resolve()
+        if not folder.is_dir() or folder.parent.parent != root:
+            continue
+        destination = root.parent / "orphaned" / stamp / folder.parent.name / folder.name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        folder.rename(destination)
+        moved.append(destination)
+    return moved
+
+
+def table_files(folder: Path) -> list[Path]:
+    """The Parquet files of a table folder as Spark reads them: not under a folder or file whose
+    name starts with `_` or `.` (an interrupted write leaves `_temporary/` and `.spark-staging-*`
+    folders with part files in a table that is registered; reading them would add their rows)."""
+    return sorted(
+        path
+        for path in folder.rglob("*.parquet")
+        if not any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts)
+    )
+
+
 def published_models(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The models publish serves (tables in the marts and audit schemas), by schema and name."""
     nodes = [
@@ -158,15 +209,16 @@ def copy_to_duckdb(spark_warehouse: Path, manifest: Mapping[str, Any], duckdb_pa
                 f"{identifier(column)} {data_type(spec['data_type'])}" for column, spec in columns.items()
             )
             con.execute(f"create table {name} ({definitions})")
-            if any(folder.rglob("*.parquet")):
+            files = table_files(folder)
+            if files:
                 selected = ", ".join(
                     f"cast({identifier(column)} as {data_type(spec['data_type'])})"
                     for column, spec in columns.items()
                 )
-                pattern = literal(str(folder / "**" / "*.parquet"))
+                paths = ", ".join(literal(str(path)) for path in files)
                 con.execute(
                     f"insert into {name} select {selected} "  # noqa: S608 (names checked and quoted)
-                    f"from read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
+                    f"from read_parquet([{paths}], hive_partitioning = true, union_by_name = true)"
                 )
             if node.get("description"):
                 con.execute(f"comment on table {name} is {literal(node['description'].strip())}")
