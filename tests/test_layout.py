@@ -107,3 +107,19 @@ def test_every_source_has_its_staging_folder_current_model_and_load_log_entry():
     assert listed, "dbt/models/audit/load_log.sql no longer sets lake_sources"
     assert sorted(re.findall(r"'(\w+)'", listed.group(1))) == sorted(SOURCES)
     assert sorted(p.name for p in (models / "staging").iterdir() if p.is_dir()) == sorted(SOURCES)
+
+
+def test_the_readme_layout_names_every_module_of_the_product():
+    """The README's layout section is a newcomer's map: every module and package of
+    dagster_project is named there (as a word), so a module added without its place on the map
+    fails here."""
+    readme = (REPO / "README.md").read_text("utf-8")
+    layout = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", layout))
+    names = {
+        path.parent.name if path.name == "__init__.py" else path.stem
+        for path in PACKAGE.rglob("*.py")
+        if "charts" not in path.parts[:-1]  # charts/: "one module per chart"
+    }
+    missing = sorted(names - words)
+    assert not missing, f"README.md's Layout section does not name: {', '.join(missing)}"

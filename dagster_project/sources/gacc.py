@@ -34,13 +34,7 @@ import fastexcel
 import polars as pl
 
 from dagster_project.lib import reference
-from dagster_project.sources.contract import (
-    ROW_NUMBER,
-    Expectation,
-    Frame,
-    SourceFileError,
-    SourceSpec,
-)
+from dagster_project.sources.contract import ROW_NUMBER, Expectation, Frame, SourceFileError, SourceSpec
 from dagster_project.sources.gacc_files import ZIP_MAGIC, check_header, decode_text, flow_from_path
 from dagster_project.sources.gacc_periods import PERIOD, periods_table
 from dagster_project.sources.rules import (
