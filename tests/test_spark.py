@@ -130,16 +130,19 @@ def test_a_table_folder_without_its_metastore_entry_is_set_aside_and_the_next_bu
     """Spark writes a new table's files before it registers the table, so a build killed in
     between (or a metastore deleted on its own) leaves a folder no table owns, and every later
     build failed on it with LOCATION_ALREADY_EXISTS. The failed build sets such a folder aside
-    (kept, under orphaned/) and the next build creates the table."""
+    (kept, under orphaned/) and the next build creates the table. The data dir's path has a
+    space in it, which the Spark options must keep."""
     from dagster_project.settings import DBT_PROJECT_DIR, Settings
     from dagster_project.warehouse import spark
     from dagster_project.warehouse.dbt import dbt_executable
 
-    settings = Settings(inbox_dir=tmp_path / "inbox", data_dir=tmp_path / "data", engine="spark")
+    # a data dir with a space in its path: Spark's options, warehouse and metastore take it
+    base = tmp_path / "a data dir"
+    settings = Settings(inbox_dir=base / "inbox", data_dir=base / "data", engine="spark")
     orphan = spark.table_folder(settings.spark_warehouse, "reference", "elements")
     orphan.mkdir(parents=True)
     (orphan / "part-00000-left-by-a-killed-build.parquet").write_bytes(b"PAR1")
-    target = tmp_path / "target"
+    target = base / "target"
     command = [dbt_executable(), "seed", "--select", "elements", "--project-dir", str(DBT_PROJECT_DIR),
                "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
                "--log-path", str(target / "logs")]  # fmt: skip
@@ -160,3 +163,6 @@ def test_a_table_folder_without_its_metastore_entry_is_set_aside_and_the_next_bu
     built = seed()
     assert built.returncode == 0, built.stdout[-3000:]
     assert spark.table_files(orphan), "the seed's table has its Parquet files"
+    # the options with the space arrived whole: Spark logs to the data dir's file, not the console
+    assert (settings.spark_dir / "spark.log").stat().st_size > 0
+    assert (settings.spark_dir / "metastore_db").is_dir()
