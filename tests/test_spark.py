@@ -22,6 +22,8 @@ import pytest
 from conftest import FIXTURES, REPO, SAMPLES
 from runner import copy_state, run_env
 
+from dagster_project.warehouse import spark
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -34,7 +36,7 @@ NEW_MONTH = FIXTURES / "incremental" / "china_exports_2026_01.json"
 PUBLISHED = ("marts", "audit")
 
 
-def run_job(inbox, data, **extra):
+def run_job(inbox, data, *, succeeds=True, **extra):
     done = subprocess.run(
         [sys.executable, "-m", "dagster_project.run"],
         cwd=REPO,
@@ -44,7 +46,7 @@ def run_job(inbox, data, **extra):
         timeout=1200,
     )
     output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
+    assert (done.returncode == 0) == succeeds, output[-4000:]
     return output
 
 
@@ -60,12 +62,32 @@ def differences(a, b, exclude=()):
 def test_spark_publishes_the_marts_duckdb_publishes_on_the_samples_then_a_month_and_a_revision(
     samples_state, tmp_path
 ):
-    # the samples, landed and built on DuckDB by `make run`'s path; Spark then builds the same lake
-    inbox, data = copy_state(samples_state, tmp_path)
+    # the samples, landed and built on DuckDB by `make run`'s path; Spark then builds the same lake,
+    # in a data dir with a space in its path (Spark's options, warehouse and metastore take it)
+    inbox, data = copy_state(samples_state, tmp_path / "a data dir")
     shutil.copytree(SAMPLES, inbox, dirs_exist_ok=True)
     duckdb_serving = samples_state / "data" / "serving" / "ree.duckdb"
+
+    # a table folder no metastore entry owns, as a build killed while Spark wrote that table
+    # leaves it (Spark writes a new table's files before it registers the table): the run fails
+    # on that table with LOCATION_ALREADY_EXISTS, sets the folder aside (kept) and says so
+    orphan = data / "spark" / "spark-warehouse" / "marts.db" / "dim_element"
+    orphan.mkdir(parents=True)
+    (orphan / "part-00000-left-by-a-killed-build.parquet").write_bytes(b"PAR1")
+    output = run_job(inbox, data, succeeds=False, REE_ENGINE="spark")
+    assert "LOCATION_ALREADY_EXISTS" in output, output[-4000:]
+    (kept,) = (data / "spark" / "orphaned").glob("*/marts.db/dim_element")
+    assert f"the folder is kept at {kept} and the next run builds the table" in output
+    assert (kept / "part-00000-left-by-a-killed-build.parquet").read_bytes() == b"PAR1"
+    assert not orphan.exists()
+    # the options with the space arrived whole: Spark logs to the data dir's file, not the console
+    assert (data / "spark" / "spark.log").stat().st_size > 0
+    assert (data / "spark" / "metastore_db").is_dir()
+
+    # the next run builds every table, that one too
     output = run_job(inbox, data, REE_ENGINE="spark")
     assert "Spark marts copied into" in output
+    assert spark.table_files(orphan), "dim_element has its Parquet files"
     assert (data / "spark" / "spark-warehouse" / "marts.db" / "fct_trade_flows").is_dir()
     assert differences(duckdb_serving, data / "serving" / "ree.duckdb") == {}
 
@@ -124,45 +146,3 @@ def test_gx_validates_with_pyspark_installed_in_a_worker_started_with_python_c()
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("validated False 1 "), (done.stdout, done.stderr[-3000:])
-
-
-def test_a_table_folder_without_its_metastore_entry_is_set_aside_and_the_next_build_makes_the_table(tmp_path):
-    """Spark writes a new table's files before it registers the table, so a build killed in
-    between (or a metastore deleted on its own) leaves a folder no table owns, and every later
-    build failed on it with LOCATION_ALREADY_EXISTS. The failed build sets such a folder aside
-    (kept, under orphaned/) and the next build creates the table. The data dir's path has a
-    space in it, which the Spark options must keep."""
-    from dagster_project.settings import DBT_PROJECT_DIR, Settings
-    from dagster_project.warehouse import spark
-    from dagster_project.warehouse.dbt import dbt_executable
-
-    # a data dir with a space in its path: Spark's options, warehouse and metastore take it
-    base = tmp_path / "a data dir"
-    settings = Settings(inbox_dir=base / "inbox", data_dir=base / "data", engine="spark")
-    orphan = spark.table_folder(settings.spark_warehouse, "reference", "elements")
-    orphan.mkdir(parents=True)
-    (orphan / "part-00000-left-by-a-killed-build.parquet").write_bytes(b"PAR1")
-    target = base / "target"
-    command = [dbt_executable(), "seed", "--select", "elements", "--project-dir", str(DBT_PROJECT_DIR),
-               "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
-               "--log-path", str(target / "logs")]  # fmt: skip
-    env = {**run_env(settings.inbox_dir, settings.data_dir), **spark.build_env(settings)}
-
-    def seed():
-        return subprocess.run(
-            command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600
-        )
-
-    failed = seed()
-    assert failed.returncode != 0 and "LOCATION_ALREADY_EXISTS" in failed.stdout, failed.stdout[-3000:]
-    moved = spark.set_aside_orphaned_tables(settings.spark_warehouse, target / "run_results.json")
-    assert [(p.parent.parent.parent.name, p.parent.name, p.name) for p in moved] == [
-        ("orphaned", "reference.db", "elements")
-    ]
-    assert (moved[0] / "part-00000-left-by-a-killed-build.parquet").read_bytes() == b"PAR1"
-    built = seed()
-    assert built.returncode == 0, built.stdout[-3000:]
-    assert spark.table_files(orphan), "the seed's table has its Parquet files"
-    # the options with the space arrived whole: Spark logs to the data dir's file, not the console
-    assert (settings.spark_dir / "spark.log").stat().st_size > 0
-    assert (settings.spark_dir / "metastore_db").is_dir()
